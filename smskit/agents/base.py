@@ -122,5 +122,5 @@ class Agent(abc.ABC):
         Fields that the conversation does not settle are None.
         """
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections."""

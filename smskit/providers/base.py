@@ -110,5 +110,5 @@ class Provider(abc.ABC):
         """Return the HTTP routes on which the provider delivers callbacks to the runner."""
         return []
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections."""
