@@ -1,0 +1,189 @@
+"""Greeting dispatch: suppression, one session per number, quiet hours, daily cap, rate limit.
+
+Claimed tasks pass the gates in task order. A task that must wait keeps its place: it is parked
+until its number's session closes, or until the quiet hours or the day's cap are over, and its
+state in the store says why (`waiting`, with `wait_reason` and `not_before`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from smskit import attributes as attrs
+from smskit.errors import AgentError, ProviderError
+from smskit.quiet_hours import next_allowed, parse_window
+from smskit.runner.state import ClaimedTask, Conversation
+
+if TYPE_CHECKING:
+    from smskit.clock import Clock
+    from smskit.runner.core import Runner
+
+logger = logging.getLogger(__name__)
+
+
+class RateLimiter:
+    """Spaces events `1/rate` project seconds apart (no bursts); rate 0 means unlimited."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.rate = 0.0
+        self._next_slot: datetime | None = None
+
+    async def acquire(self) -> None:
+        """Wait for the next send slot."""
+        if self.rate <= 0:
+            return
+        now = self.clock.now()
+        slot = now if self._next_slot is None or self._next_slot < now else self._next_slot
+        self._next_slot = slot + timedelta(seconds=1.0 / self.rate)
+        if slot > now:
+            await self.clock.sleep_until(slot)
+
+
+class Dispatcher:
+    """Greets claimed tasks in order, as the gates allow."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.ready: deque[ClaimedTask] = deque()
+        self.timed: list[tuple[datetime, int, ClaimedTask]] = []
+        self.by_phone: dict[str, deque[ClaimedTask]] = {}
+        self.claimed: set[int] = set()
+        self.limiter = RateLimiter(runner.clock)
+        self.greeting: set[asyncio.Task[None]] = set()
+        self.sent_today = 0
+        self._day = runner.clock.now().date()
+        self._wake = asyncio.Event()
+
+    def add(self, tasks: list[ClaimedTask]) -> None:
+        """Take newly claimed tasks."""
+        for task in tasks:
+            if task.task_id in self.claimed:
+                continue
+            self.claimed.add(task.task_id)
+            self.ready.append(task)
+        if tasks:
+            self._wake.set()
+
+    def pending(self) -> int:
+        """Return how many claimed tasks are not greeted yet."""
+        return len(self.claimed)
+
+    def drop_batches(self, batch_ids: set[int]) -> None:
+        """Forget tasks of batches that were paused or cancelled."""
+
+        def keep(task: ClaimedTask) -> bool:
+            if task.batch_id in batch_ids:
+                self.claimed.discard(task.task_id)
+                return False
+            return True
+
+        self.ready = deque(task for task in self.ready if keep(task))
+        self.timed = [item for item in self.timed if keep(item[2])]
+        heapq.heapify(self.timed)
+        for phone in list(self.by_phone):
+            self.by_phone[phone] = deque(task for task in self.by_phone[phone] if keep(task))
+            if not self.by_phone[phone]:
+                del self.by_phone[phone]
+
+    def release_phone(self, phone: str) -> None:
+        """A conversation with `phone` closed: its next waiting task may go."""
+        waiting = self.by_phone.get(phone)
+        if waiting:
+            self.ready.appendleft(waiting.popleft())
+            if not waiting:
+                del self.by_phone[phone]
+            self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Pass ready tasks through the gates and start their greetings."""
+        clock = self.runner.clock
+        while not stop.is_set():
+            self._release_due(clock.now())
+            while self.ready and not stop.is_set() and self.runner.accepting_work:
+                task = self.ready.popleft()
+                if self._gate(task, clock.now()):
+                    await self.limiter.acquire()
+                    self._start(task)
+            delay = 0.5
+            if self.timed:
+                delay = min(
+                    delay, clock.real_seconds((self.timed[0][0] - clock.now()).total_seconds())
+                )
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.005))
+            except TimeoutError:
+                pass
+
+    def _release_due(self, now: datetime) -> None:
+        while self.timed and self.timed[0][0] <= now:
+            _, _, task = heapq.heappop(self.timed)
+            self.ready.append(task)
+
+    def _gate(self, task: ClaimedTask, now: datetime) -> bool:
+        runner = self.runner
+        settings = runner.settings
+        if runner.batch_states.get(task.batch_id) != "active":
+            self.claimed.discard(task.task_id)
+            return False
+        if task.phone in runner.sessions.by_phone:
+            self.by_phone.setdefault(task.phone, deque()).append(task)
+            self._wait(task, "open-session", None)
+            return False
+        window = parse_window(settings[attrs.QUIET_HOURS] or "")
+        allowed = next_allowed(task.phone, now, window, settings[attrs.TIME_ZONE])
+        if allowed > now:
+            self._park(task, "quiet-hours", allowed)
+            return False
+        if now.date() != self._day:
+            self._day, self.sent_today = now.date(), 0
+        cap = int(settings[attrs.DAILY_SEND_CAP])
+        if cap and self.sent_today >= cap:
+            midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+            self._park(task, "daily-cap", midnight)
+            return False
+        return True
+
+    def _park(self, task: ClaimedTask, reason: str, until: datetime) -> None:
+        heapq.heappush(self.timed, (until, task.task_id, task))
+        self._wait(task, reason, until)
+
+    def _wait(self, task: ClaimedTask, reason: str, until: datetime | None) -> None:
+        if task.wait_reason == reason and task.not_before == until:
+            return
+        task.wait_reason, task.not_before = reason, until
+        self.runner.waiting_updates[task.task_id] = (reason, until)
+
+    def _start(self, task: ClaimedTask) -> None:
+        conversation = Conversation(task.task_id, task.batch_id, task.phone, task.recipient)
+        self.runner.sessions.register(conversation)
+        self.sent_today += 1
+        greeting = asyncio.get_running_loop().create_task(self._greet(task, conversation))
+        self.greeting.add(greeting)
+        greeting.add_done_callback(self.greeting.discard)
+
+    async def _greet(self, task: ClaimedTask, conversation: Conversation) -> None:
+        runner = self.runner
+        try:
+            text = await runner.composer.greeting(task.recipient)
+        except AgentError as error:
+            self.claimed.discard(task.task_id)
+            runner.closer.fail_greeting(conversation, ProviderError(f"agent: {error}"))
+            return
+        conversation.usage.add(text.usage)
+        intent = runner.outbound.new_intent(
+            task.task_id, task.phone, "greeting", text.text, checked=True
+        )
+        verdict = await intent.verdict
+        self.claimed.discard(task.task_id)
+        if verdict != "approved":
+            runner.sessions.release(conversation)
+            return
+        conversation.greeting_message_id = intent.message_id
+        await runner.deliver_greeting(conversation, intent)
