@@ -38,7 +38,7 @@ _FORMULA_START = r"^([=+\-@\t\r])"
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _SCHEMA_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
 # Row terminator used while splitting the CSV text into chunks (see `csv_chunks`).
-_ROW_END = "\x00"
+_ROW_END = b"\x00"
 
 BASE_COLUMNS = (
     "task_id",
@@ -296,7 +296,7 @@ def csv_chunks(frame: pl.DataFrame, chunk_size: int) -> list[str]:
     # cell spans lines. Line feeds replace the NULs afterwards. When a cell contains NUL itself,
     # the count of NULs and rows differ and the chunks are written one by one instead.
     buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False, line_terminator=_ROW_END)
+    frame.write_csv(buffer, include_header=False, line_terminator=_ROW_END.decode())
     data = buffer.getvalue()
     row_ends = _row_ends(data)
     if len(row_ends) != frame.height:
@@ -306,7 +306,6 @@ def csv_chunks(frame: pl.DataFrame, chunk_size: int) -> list[str]:
             header_text + chunk.write_csv(include_header=False)
             for chunk in frame.iter_slices(chunk_size)
         ]
-    data = data.replace(_ROW_END.encode(), b"\n")
     view = memoryview(data)
     ends = row_ends.gather_every(chunk_size, offset=chunk_size - 1).to_list()
     if frame.height % chunk_size:
@@ -314,7 +313,7 @@ def csv_chunks(frame: pl.DataFrame, chunk_size: int) -> list[str]:
     chunks = []
     start = 0
     for end in ends:
-        chunks.append((header + view[start : end + 1]).decode())
+        chunks.append((header + view[start : end + 1]).replace(_ROW_END, b"\n").decode())
         start = end + 1
     return chunks
 
