@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -21,7 +22,7 @@ import polars as pl
 import pyarrow as pa
 
 from smskit import attributes
-from smskit.store.db import query_frame, query_rows, utcnow
+from smskit.store.db import Store, query_frame, query_rows, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -343,12 +344,33 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
+@dataclass
+class _Snapshot:
+    """The results read in one transaction, and the fingerprint of what they were read from."""
+
+    inputs: tuple[Any, ...]
+    frame: pl.DataFrame
+    chunk_size: int
+
+
+@dataclass
+class _Changes:
+    """Attribute texts to write, attributes to remove, and the digests after both."""
+
+    inputs: tuple[Any, ...]
+    rows: int
+    written: dict[str, str]
+    removed: list[str]
+    digests: dict[str, bytes]
+
+
 class ResultsExporter:
     """Keep the results attributes in step with the results, writing only changed chunks.
 
-    The exporter remembers a digest of every results attribute it wrote. A new exporter reads
-    the stored values once. When the transaction around `refresh` is rolled back, call
-    `forget` so that the next refresh compares with the stored values again.
+    The exporter remembers a digest of every results attribute it wrote, and a fingerprint of
+    the rows the results were built from. A new exporter reads the stored values once. When a
+    transaction around `refresh` is rolled back, call `forget` so that the next refresh
+    compares with the stored values again (`refresh_store` does this itself).
     """
 
     min_interval_seconds = 1.0
@@ -359,69 +381,101 @@ class ResultsExporter:
         self.writes = 0
 
     def forget(self) -> None:
-        """Drop the remembered digests; the next refresh reads the stored values."""
+        """Drop the remembered digests, so the next refresh reads the stored values."""
         self._digests = None
         self._inputs = None
 
     def refresh(self, conn: duckdb.DuckDBPyConnection) -> bool:
-        """Rewrite the results attributes whose text changed; return whether any did.
+        """Rewrite the results attributes whose text changed, and return whether any did.
 
         Writes `..._batch_1` to `..._batch_N` and the base attribute (a copy of the first
         chunk, or empty when there are no rows), and removes chunks numbered above N.
         """
+        snapshot = self._read(conn)
+        if snapshot is None:
+            return False
+        return self._write(conn, self._compare(snapshot))
+
+    def refresh_store(self, store: Store) -> bool:
+        """Refresh like `refresh`, in two short transactions with the CSV work between them.
+
+        The results attributes are read-only for users and written only by the exporter, so
+        the digests read in the first transaction still hold in the second.
+        """
+        try:
+            with store.transaction() as conn:
+                snapshot = self._read(conn)
+            if snapshot is None:
+                return False
+            changes = self._compare(snapshot)
+            if not (changes.written or changes.removed):
+                self._inputs = changes.inputs
+                return False
+            with store.transaction() as conn:
+                return self._write(conn, changes)
+        except BaseException:
+            self.forget()
+            raise
+
+    def _read(self, conn: duckdb.DuckDBPyConnection) -> _Snapshot | None:
+        """Read the results, or return None when their inputs are unchanged since last time."""
         settings = attributes.read_settings(conn)
         schema = settings[attributes.PAYLOAD_SCHEMA] or {}
         chunk_size = settings[attributes.RESULTS_CHUNK_SIZE]
         inputs = (query_rows(conn, _INPUTS_FINGERPRINT_SQL)[0], json.dumps(schema), chunk_size)
-        if inputs == self._inputs and self._digests is not None:
-            return False
-        frame = results_frame(conn, schema=schema)
-        chunks = csv_chunks(frame, chunk_size)
+        if self._digests is not None and inputs == self._inputs:
+            return None
+        if self._digests is None:
+            self._digests = _stored_digests(conn)
+        return _Snapshot(inputs, results_frame(conn, schema=schema), chunk_size)
+
+    def _compare(self, snapshot: _Snapshot) -> _Changes:
+        chunks = csv_chunks(snapshot.frame, snapshot.chunk_size)
         texts = {
             f"{attributes.RESULTS_CHUNK_PREFIX}{number}": text
             for number, text in enumerate(chunks, start=1)
         }
         texts[attributes.RESULTS] = chunks[0] if chunks else ""
+        stored = self._digests or {}
+        digests = {name: _digest(text) for name, text in texts.items()}
+        return _Changes(
+            inputs=snapshot.inputs,
+            rows=snapshot.frame.height,
+            written={name: texts[name] for name in texts if stored.get(name) != digests[name]},
+            removed=[name for name in stored if name not in texts],
+            digests=digests,
+        )
 
-        stored = self._stored_digests(conn)
-        changed = {}
-        for name, text in texts.items():
-            digest = _digest(text)
-            if stored.get(name) != digest:
-                changed[name] = (text, digest)
-        stale = [name for name in stored if name not in texts]
+    def _write(self, conn: duckdb.DuckDBPyConnection, changes: _Changes) -> bool:
+        _write_many(conn, changes.written)
+        attributes.delete(conn, changes.removed)
+        self._digests = changes.digests
+        self._inputs = changes.inputs
+        self.writes += len(changes.written)
+        if not (changes.written or changes.removed):
+            return False
+        logger.debug(
+            "results attributes: %d rows, %d written, %d removed",
+            changes.rows,
+            len(changes.written),
+            len(changes.removed),
+        )
+        return True
 
-        _write_many(conn, {name: text for name, (text, _) in changed.items()})
-        attributes.delete(conn, stale)
-        for name in stale:
-            del stored[name]
-        for name, (_, digest) in changed.items():
-            stored[name] = digest
-        self._inputs = inputs
-        self.writes += len(changed)
-        if changed or stale:
-            logger.debug(
-                "results attributes: %d rows, %d written, %d removed",
-                frame.height,
-                len(changed),
-                len(stale),
-            )
-        return bool(changed or stale)
 
-    def _stored_digests(self, conn: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
-        if self._digests is None:
-            rows = query_rows(
-                conn,
-                "SELECT name, value FROM attributes WHERE starts_with(name, ?)",
-                [attributes.RESULTS],
-            )
-            self._digests = {
-                name: _digest(value)
-                for name, value in rows
-                if name == attributes.RESULTS or attributes.is_results_chunk(name)
-            }
-            self._digests.setdefault(attributes.RESULTS, _digest(""))
-        return self._digests
+def _stored_digests(conn: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
+    rows = query_rows(
+        conn,
+        "SELECT name, value FROM attributes WHERE starts_with(name, ?)",
+        [attributes.RESULTS],
+    )
+    digests = {
+        name: _digest(value)
+        for name, value in rows
+        if name == attributes.RESULTS or attributes.is_results_chunk(name)
+    }
+    digests.setdefault(attributes.RESULTS, _digest(""))
+    return digests
 
 
 def _write_many(conn: duckdb.DuckDBPyConnection, values: Mapping[str, str]) -> None:

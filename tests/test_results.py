@@ -676,3 +676,35 @@ def test_exporter_forget_after_rollback(store: Store) -> None:
 
 def test_exporter_interval() -> None:
     assert ResultsExporter.min_interval_seconds == 1.0
+
+
+def test_exporter_refresh_store_two_transactions(store: Store) -> None:
+    finished_tasks(store, 120)
+    exporter = ResultsExporter()
+
+    assert exporter.refresh_store(store) is True
+    first = stored_results(store)
+    assert exporter.refresh_store(store) is False
+    with store.transaction() as conn:
+        conn.execute("UPDATE tasks SET summary = 'changed' WHERE task_id = 120")
+    assert exporter.refresh_store(store) is True
+
+    after = stored_results(store)
+    assert sorted(after) == sorted([attributes.RESULTS, chunk(1), chunk(2), chunk(3)])
+    assert after[chunk(1)] == first[chunk(1)]
+    assert after[chunk(2)] == first[chunk(2)]
+    assert "changed" in after[chunk(3)][0]
+    assert exporter.writes == 4 + 1
+
+
+def test_exporter_refresh_store_touch_without_change(store: Store) -> None:
+    finished_tasks(store, 10)
+    exporter = ResultsExporter()
+    exporter.refresh_store(store)
+    before = stored_results(store)
+    with store.transaction() as conn:
+        conn.execute("UPDATE tasks SET updated_at = updated_at + INTERVAL 1 SECOND")
+
+    assert exporter.refresh_store(store) is False
+
+    assert stored_results(store) == before
