@@ -29,6 +29,7 @@ from smskit import attributes
 from smskit.clock import Clock
 from smskit.datafolder import DataFolder
 from smskit.errors import InvalidInputError
+from smskit.runner.signing import header_problem, secret_bytes, sign
 from smskit.runner.webhooks import (
     BACKOFF_CAP_SECONDS,
     Deliverer,
@@ -40,8 +41,6 @@ from smskit.runner.webhooks import (
     outbox_summary,
     parse_retry_after,
     replay,
-    secret_bytes,
-    sign,
 )
 from smskit.store import Store, query_frame, query_rows
 
@@ -376,7 +375,7 @@ async def test_deliverer_gives_up_after_max_attempts(
     assert f"webhook delivery {delivery_id} for task 12 given up after 3 attempts" in caplog.text
 
 
-async def test_deliverer_connection_refused_retries(store: Store, tmp_path: Path) -> None:
+async def test_deliverer_connection_refused_retries(store: Store) -> None:
     with ThreadedServer(Starlette()) as server:
         closed_url = server.url + "/hook"
     delivery_id = queue(store, closed_url)
@@ -563,6 +562,37 @@ async def test_headers_attribute_cannot_override_reserved(
     assert headers["webhook-id"] == delivery_id
     assert headers["content-type"] == "application/json"
     assert verify_signature("s3cret", headers, body)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("Bearer é-token", "non-ASCII characters"),
+        (" Bearer token", "starts or ends with whitespace"),
+    ],
+)
+async def test_invalid_header_value_not_sent(
+    store: Store, receiver: tuple[Receiver, str], value: str, problem: str
+) -> None:
+    endpoint, url = receiver
+    set_attribute(store, attributes.WEBHOOK_HEADERS, json.dumps({"Authorization": value}))
+    delivery_id = queue(store, url)
+    deliverer = Deliverer(store, Clock(1.0, START), secret="")
+
+    await deliverer.deliver_due()
+    await deliverer.aclose()
+
+    row = delivery(store, delivery_id)
+    assert endpoint.requests == []
+    assert row["state"] == "pending"
+    assert row["attempts"] == 1
+    assert problem in row["last_error"]
+    assert "Authorization" in row["last_error"]
+    assert "token" not in row["last_error"]
+
+
+def test_header_problem_accepts_valid_values() -> None:
+    assert header_problem({"Authorization": "Bearer abc", "X-Tab": "a\tb"}) is None
 
 
 def test_sign_known_vector() -> None:

@@ -10,19 +10,14 @@ after the `Retry-After` the receiver sent, else with exponential backoff and ful
 project time. After the max-attempts setting is reached, the delivery is given up. 410, other
 4xx and redirects are given up at once. `replay` queues a given-up delivery again.
 
-With `SMSKIT_WEBHOOK_SECRET` set, requests are signed as Standard Webhooks specifies
-(https://www.standardwebhooks.com): `webhook-signature` is `v1,` followed by the base64
-HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`.
+With `SMSKIT_WEBHOOK_SECRET` set, requests are signed as Standard Webhooks specifies (see
+`smskit.runner.signing`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import email.utils
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -38,17 +33,21 @@ import duckdb
 import httpx
 import polars as pl
 
-from smskit import __version__
 from smskit import attributes as attrs
 from smskit.attributes import PAYLOAD_FIELDS
 from smskit.clock import Clock, naive_utc
 from smskit.errors import InvalidInputError, StoreBusyError
+from smskit.runner.signing import (
+    RESERVED_HEADERS,
+    SECRET_ENV,
+    header_problem,
+    request_headers,
+    secret_bytes,
+)
 from smskit.store import Store, insert_frame, query_frame, query_rows, update_frame
 
 logger = logging.getLogger(__name__)
 
-SECRET_ENV = "SMSKIT_WEBHOOK_SECRET"
-SECRET_PREFIX = "whsec_"
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
 # A Retry-After further away than this is taken as this, so a delivery is not parked for weeks.
@@ -59,19 +58,6 @@ ERROR_BODY_BYTES = 200
 
 STATES = ("pending", "delivered", "given-up")
 RETRYABLE_STATUSES = frozenset({408, 429})
-# Headers that smskit sets itself, so the headers attribute cannot override them.
-RESERVED_HEADERS = frozenset(
-    {
-        "webhook-id",
-        "webhook-timestamp",
-        "webhook-signature",
-        "content-type",
-        "content-length",
-        "transfer-encoding",
-        "host",
-        "connection",
-    }
-)
 
 
 # payloads and the outbox
@@ -179,50 +165,6 @@ def given_up(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         "SELECT delivery_id, task_id, url, attempts, last_status, last_error, created_at, "
         "updated_at FROM deliveries WHERE state = 'given-up' ORDER BY updated_at, delivery_id",
     )
-
-
-# signing
-
-
-def secret_bytes(secret: str) -> bytes:
-    """Return the signing key of a secret: base64 after a `whsec_` prefix, else UTF-8."""
-    if not secret.startswith(SECRET_PREFIX):
-        return secret.encode()
-    try:
-        return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-    except binascii.Error:
-        # The secret itself stays out of the message.
-        raise InvalidInputError(
-            f"{SECRET_ENV} starts with {SECRET_PREFIX!r} but the rest is not valid base64; "
-            f"set it to {SECRET_PREFIX} followed by base64, or to a secret without the prefix"
-        ) from None
-
-
-def sign(key: bytes, delivery_id: str, timestamp: int, body: str) -> str:
-    """Return the Standard Webhooks signature header value of one request."""
-    content = f"{delivery_id}.{timestamp}.{body}".encode()
-    digest = hmac.new(key, content, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
-def request_headers(
-    delivery_id: str,
-    timestamp: int,
-    body: str,
-    extra: Mapping[str, str],
-    key: bytes | None,
-) -> dict[str, str]:
-    """Build one attempt's headers: the headers attribute's, then the ones smskit sets."""
-    headers = {"user-agent": f"smskit/{__version__}"}
-    for name, value in extra.items():
-        if name.lower() not in RESERVED_HEADERS:
-            headers[name.lower()] = value
-    headers["content-type"] = "application/json"
-    headers["webhook-id"] = delivery_id
-    headers["webhook-timestamp"] = str(timestamp)
-    if key is not None:
-        headers["webhook-signature"] = sign(key, delivery_id, timestamp, body)
-    return headers
 
 
 # retry policy
@@ -422,22 +364,42 @@ class Deliverer:
 
     async def _attempt(self, client: httpx.AsyncClient, due: _Due, settings: _Settings) -> _Result:
         self._warn_reserved(settings.headers)
-        timestamp = int(time.time())
-        headers = request_headers(due.delivery_id, timestamp, due.body, settings.headers, self._key)
         started_at = naive_utc(self.clock.now())
         started = time.perf_counter()
-        outcome: dict[str, Any]
+        problem = header_problem(settings.headers)
+        if problem is not None:
+            # Nothing is sent, but the attempt counts, so the delivery is not retried forever.
+            outcome = _error(problem, retryable=True)
+        else:
+            outcome = await self._try_post(client, due, settings)
+        duration_ms = (time.perf_counter() - started) * 1000
+        return _Result(due, started_at, duration_ms, **outcome)
+
+    async def _try_post(
+        self, client: httpx.AsyncClient, due: _Due, settings: _Settings
+    ) -> dict[str, Any]:
+        """POST one delivery and describe the response or the error that ended the attempt."""
+        timestamp = int(time.time())
+        headers = request_headers(due.delivery_id, timestamp, due.body, settings.headers, self._key)
         try:
             async with asyncio.timeout(settings.timeout):
-                outcome = await self._post(client, due, headers, settings.timeout)
+                return await self._post(client, due, headers, settings.timeout)
         except (TimeoutError, httpx.TimeoutException) as error:
-            detail = type(error).__name__ if isinstance(error, httpx.TimeoutException) else ""
             reason = f"timed out after {settings.timeout:g} s"
-            outcome = _error(f"{reason} ({detail})" if detail else reason, retryable=True)
+            if isinstance(error, httpx.TimeoutException):
+                reason += f" ({type(error).__name__})"
+            return _error(reason, retryable=True)
         except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as error:
-            outcome = _error(_describe(error), retryable=True)
+            return _error(_describe(error), retryable=True)
+        except httpx.LocalProtocolError:
+            # httpx's message repeats the offending header value, which may be a credential.
+            return _error(
+                f"LocalProtocolError: the request was rejected before sending; check the "
+                f"header values in {attrs.WEBHOOK_HEADERS}",
+                retryable=False,
+            )
         except (httpx.HTTPError, httpx.InvalidURL) as error:
-            outcome = _error(_describe(error), retryable=False)
+            return _error(_describe(error), retryable=False)
         except Exception as error:
             # An unexpected error is retried like a network error rather than stopping the loop.
             logger.exception(
@@ -445,9 +407,7 @@ class Deliverer:
                 due.delivery_id,
                 due.task_id,
             )
-            outcome = _error(_describe(error), retryable=True)
-        duration_ms = (time.perf_counter() - started) * 1000
-        return _Result(due, started_at, duration_ms, **outcome)
+            return _error(_describe(error), retryable=True)
 
     async def _post(
         self, client: httpx.AsyncClient, due: _Due, headers: dict[str, str], timeout: float
