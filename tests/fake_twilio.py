@@ -204,7 +204,8 @@ class FakeTwilio:
         if fault == "drop":
             return _drop(request)
         if fault == "hang":
-            await asyncio.sleep(self.hang_seconds)
+            assert self._server is not None
+            await self._server.pause(self.hang_seconds)
         self._schedule_follow_ups(message)
         return JSONResponse(_public(message), status_code=201)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -31,6 +32,7 @@ class ThreadedServer:
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )
         self._start_timeout = start_timeout
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
@@ -45,7 +47,14 @@ class ThreadedServer:
             time.sleep(0.01)
         return self
 
+    async def pause(self, seconds: float) -> None:
+        """Sleep in a request handler for `seconds`, or until the server stops."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self._stopping.is_set():
+            await asyncio.sleep(0.05)
+
     def stop(self) -> None:
+        self._stopping.set()
         if self._thread.is_alive():
             self._server.should_exit = True
             self._thread.join(timeout=10)
