@@ -506,10 +506,10 @@ def _save_batch(
     frame = _tasks_frame(validation, batch_id, first_task, now, paused)
     insert_frame(conn, "tasks", frame)
     conn.execute(
-        "INSERT INTO users SELECT DISTINCT phone_number, "
-        "'usr_' || substr(replace(uuid()::VARCHAR, '-', ''), 1, 16), ? FROM tasks "
-        "WHERE batch_id = ? AND phone_number IS NOT NULL AND phone_number NOT IN "
-        "(SELECT phone_number FROM users)",
+        "INSERT INTO users SELECT phone_number, "
+        "'usr_' || substr(replace(uuid()::VARCHAR, '-', ''), 1, 16), ? FROM "
+        "(SELECT DISTINCT phone_number FROM tasks WHERE batch_id = ? "
+        "AND phone_number IS NOT NULL AND phone_number NOT IN (SELECT phone_number FROM users))",
         [now, batch_id],
     )
     conn.execute(

@@ -156,8 +156,9 @@ class Runner:
         return self._message_id
 
     def _apply_settings(self, settings: dict[str, Any]) -> None:
-        self.settings.clear()
-        self.settings.update(settings)
+        if settings is not self.settings:
+            self.settings.clear()
+            self.settings.update(settings)
         rate = settings[attrs.SEND_RATE]
         self.dispatcher.limiter.rate = float(
             self.provider.default_rate_per_second if rate is None else rate

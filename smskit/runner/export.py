@@ -39,5 +39,4 @@ async def run_exports(runner: Runner, deliverer: Deliverer) -> None:
 
 
 def _refresh(runner: Runner, exporter: ResultsExporter) -> None:
-    with runner.store.transaction() as conn:
-        exporter.refresh(conn)
+    exporter.refresh_store(runner.store)

@@ -170,7 +170,7 @@ async def _serve_locked(
     from smskit.runner.webhooks import Deliverer
 
     runner = Runner(folder, clock, until_idle=until_idle)
-    await asyncio.to_thread(runner.prepare)
+    runner.prepare()
     logger.info(
         "runner started: data %s, provider %s, pid %d, time scale %g",
         folder.path,
