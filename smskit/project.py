@@ -241,7 +241,8 @@ class Project:
 
     def messages(self, task_id: int | None = None, *, phone: str | None = None) -> pl.DataFrame:
         """Return messages in the order they were written, for one task or phone, or all."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if task_id is not None:
             clauses.append("task_id = ?")
             params.append(task_id)

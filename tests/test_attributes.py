@@ -88,7 +88,7 @@ def test_attribute_rejects_invalid_value(name: str, value: str, message: str) ->
     ("schema", "message"),
     [
         ({"type": "object"}, "properties"),
-        ({"type": "array", "properties": {"a": {}}}, "must be \"object\""),
+        ({"type": "array", "properties": {"a": {}}}, 'must be "object"'),
         ({"properties": {"status": {"type": "string"}}}, "clash"),
         ({"properties": {"a": {"type": "strnig"}}}, "not a valid JSON Schema"),
         ({"properties": {}}, "empty"),
@@ -100,7 +100,9 @@ def test_payload_schema_rejected(schema: dict[str, object], message: str) -> Non
 
 
 def test_unknown_attribute_suggests_close_name() -> None:
-    with pytest.raises(InvalidInputError, match="did you mean project_attributes_setting_agent_tone"):
+    with pytest.raises(
+        InvalidInputError, match="did you mean project_attributes_setting_agent_tone"
+    ):
         attrs.lookup("project_attributes_setting_agent_tones")
 
 

@@ -13,7 +13,15 @@ import pytest
 
 from smskit.datafolder import DataFolder, resolve_data_folder
 from smskit.errors import StoreBusyError
-from smskit.store import Store, insert_frame, query_frame, query_rows, query_value, update_frame, utcnow
+from smskit.store import (
+    Store,
+    insert_frame,
+    query_frame,
+    query_rows,
+    query_value,
+    update_frame,
+    utcnow,
+)
 from smskit.store.migrations import LATEST_VERSION
 
 # DuckDB's worker threads do not survive fork(), so child processes are spawned.
@@ -40,15 +48,25 @@ def test_store_rolls_back_on_error(data_dir: Path) -> None:
 def test_store_bulk_insert_and_update(data_dir: Path) -> None:
     store = Store(DataFolder(data_dir))
     now = utcnow()
-    tasks = pl.DataFrame({
-        "task_id": [1, 2, 3], "batch_id": [1, 1, 1], "row": [1, 2, 3],
-        "variables": ["{}"] * 3, "verdict": ["valid"] * 3, "state": ["queued"] * 3,
-        "updated_at": [now] * 3,
-    })
+    tasks = pl.DataFrame(
+        {
+            "task_id": [1, 2, 3],
+            "batch_id": [1, 1, 1],
+            "row": [1, 2, 3],
+            "variables": ["{}"] * 3,
+            "verdict": ["valid"] * 3,
+            "state": ["queued"] * 3,
+            "updated_at": [now] * 3,
+        }
+    )
     with store.transaction() as conn:
         insert_frame(conn, "tasks", tasks)
-        update_frame(conn, "tasks", "task_id",
-                     pl.DataFrame({"task_id": [2, 3], "state": ["sending", "done"]}))
+        update_frame(
+            conn,
+            "tasks",
+            "task_id",
+            pl.DataFrame({"task_id": [2, 3], "state": ["sending", "done"]}),
+        )
         frame = query_frame(conn, "SELECT task_id, state FROM tasks ORDER BY task_id")
     assert frame["state"].to_list() == ["queued", "sending", "done"]
 

@@ -80,8 +80,9 @@ class LocalProvider(Provider):
         if not sms.to.startswith("+"):
             raise ProviderError(f"invalid 'To' number {sms.to!r}", code="21211", phone=sms.to)
         now = self.context.clock.now()
-        record = {
-            "sid": "LM" + secrets.token_hex(16),
+        sid = "LM" + secrets.token_hex(16)
+        record: dict[str, Any] = {
+            "sid": sid,
             "attempt_id": sms.attempt_id,
             "task_id": sms.task_id,
             "to": sms.to,
@@ -92,8 +93,8 @@ class LocalProvider(Provider):
         self._ledger.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._ledger.flush()
         self._sent[sms.attempt_id] = record
-        result = SendResult(record["sid"], "sent")
-        self._queue_status(record["sid"], sms.to, now)
+        result = SendResult(sid, "sent")
+        self._queue_status(sid, sms.to, now)
         for callback in self.on_sent:
             callback(sms, result)
         return result

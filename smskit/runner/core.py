@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from smskit import attributes as attrs
-from smskit.agents.base import Recipient, Turn
+from smskit.agents.base import Recipient, Speaker, Turn
 from smskit.clock import Clock, naive_utc, utc
 from smskit.datafolder import DataFolder
 from smskit.errors import ProviderError, StoreBusyError
@@ -381,10 +381,11 @@ class Runner:
         self, conversation: Conversation, task: dict[str, Any], messages: list[dict[str, Any]]
     ) -> None:
         for message in messages:
-            speaker = "recipient" if message["direction"] == "inbound" else "agent"
+            speaker: Speaker = "agent"
             if message["direction"] == "inbound":
                 if message["after_session"]:
                     continue
+                speaker = "recipient"
                 conversation.replies += 1
             elif message["status"] in ("pending", "failed") and not message["provider_message_id"]:
                 continue

@@ -40,7 +40,7 @@ class Intent:
 
     message_id: int
     attempt_id: str
-    task_id: int
+    task_id: int | None
     phone: str
     kind: str
     body: str
@@ -48,7 +48,7 @@ class Intent:
     # Greetings are re-checked in the recording transaction: the batch must still be active,
     # the task still unsent and the number not suppressed.
     checked: bool
-    verdict: asyncio.Future[Verdict] = field(repr=False, default=None)  # type: ignore[assignment]
+    verdict: asyncio.Future[Verdict] = field(repr=False, init=False)
 
     def sms(self, sender: str | None) -> OutboundSms:
         return OutboundSms(self.attempt_id, self.phone, self.body, self.task_id, sender)
@@ -63,7 +63,7 @@ class Outbound:
         self._slots = asyncio.Semaphore(concurrency)
 
     def new_intent(
-        self, task_id: int, phone: str, kind: str, body: str, *, checked: bool
+        self, task_id: int | None, phone: str, kind: str, body: str, *, checked: bool
     ) -> Intent:
         """Create an intent and queue it for the next tick's transaction."""
         intent = Intent(
@@ -134,11 +134,12 @@ class Outbound:
                     intent.attempt_id,
                     error,
                 )
-                self.runner.journal.update_task(
-                    intent.task_id,
-                    error_message=f"send outcome unknown, checking with the provider: {error}",
-                    updated_at=self.runner.clock.now(),
-                )
+                if intent.task_id is not None:
+                    self.runner.journal.update_task(
+                        intent.task_id,
+                        error_message=f"send outcome unknown, checking with the provider: {error}",
+                        updated_at=self.runner.clock.now(),
+                    )
                 await self.runner.clock.sleep(backoff_seconds(min(attempt, 8), None))
 
     def record_sent(self, intent: Intent, result: SendResult, at: datetime) -> None:
