@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from smskit import attributes as attrs
-from smskit.errors import AgentError, ProviderError
+from smskit.errors import AgentError, InvalidInputError, ProviderError
 from smskit.quiet_hours import next_allowed, parse_window
 from smskit.runner.state import ClaimedTask, Conversation
 
@@ -137,7 +137,14 @@ class Dispatcher:
             self._wait(task, "open-session", None)
             return False
         window = parse_window(settings[attrs.QUIET_HOURS] or "")
-        allowed = next_allowed(task.phone, now, window, settings[attrs.TIME_ZONE])
+        try:
+            allowed = next_allowed(task.phone, now, window, settings[attrs.TIME_ZONE])
+        except InvalidInputError as error:
+            # The number's time zones leave no common sending time outside the quiet hours.
+            self.claimed.discard(task.task_id)
+            conversation = Conversation(task.task_id, task.batch_id, task.phone, task.recipient)
+            runner.closer.fail_greeting(conversation, ProviderError(str(error)))
+            return False
         if allowed > now:
             self._park(task, "quiet-hours", allowed)
             return False

@@ -43,7 +43,7 @@ class Simulator:
         if phone not in self.personas:
             conversation = self.runner.sessions.by_task.get(task_id) if task_id else None
             name = conversation.recipient.variables.get("persona") if conversation else None
-            self.personas[phone] = persona_named(name) if name else persona_for(phone)
+            self.personas[phone] = persona_named(name, phone) if name else persona_for(phone)
         return self.personas[phone]
 
     def _on_sent(self, sms: OutboundSms, result: SendResult) -> None:
