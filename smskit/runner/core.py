@@ -132,6 +132,16 @@ class Runner:
             )
             offset = query_value(conn, "SELECT value FROM runtime WHERE key = 'spool_offset'")
             self._spool_offset = int(offset or 0)
+            day_start = naive_utc(self.clock.now()).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
+            sent_today = int(
+                query_value(
+                    conn,
+                    "SELECT count(*) FROM messages WHERE kind = 'greeting' AND sent_at >= ?",
+                    [day_start],
+                )
+            )
             clock = {**self.clock.describe(), "pid": os.getpid()}
             conn.execute("INSERT OR REPLACE INTO runtime VALUES ('clock', ?)", [json.dumps(clock)])
         sender = self.settings[attrs.SMS_SENDER]
@@ -149,6 +159,7 @@ class Runner:
         self.sessions = Sessions(self)
         self.closer = Closer(self)
         self.dispatcher = Dispatcher(self)
+        self.dispatcher.sent_today = sent_today
         self._apply_settings(self.settings)
 
     def next_message_id(self) -> int:
@@ -333,7 +344,8 @@ class Runner:
 
     def _open(self, conversation: Conversation, text: str, sent_at: datetime) -> None:
         conversation.sent += 1
-        conversation.transcript.append(Turn("agent", text, sent_at))
+        # The greeting comes first even when a reply arrived while it was being sent.
+        conversation.transcript.insert(0, Turn("agent", text, sent_at))
         self.sessions.open(conversation, sent_at)
         self.journal.update_task(
             conversation.task_id,

@@ -63,6 +63,10 @@ class Sessions:
         heapq.heappush(self._expiry, (conversation.ends_at, conversation.task_id))
         self.runner.metrics.sessions_open.inc()
         self._wake.set()
+        if conversation.unanswered and conversation.reply_task is None:
+            conversation.reply_task = asyncio.get_running_loop().create_task(
+                self._reply(conversation)
+            )
 
     def open_count(self) -> int:
         return sum(1 for conversation in self.by_task.values() if conversation.is_open)
@@ -106,6 +110,16 @@ class Sessions:
             self._send_service(
                 phone, message["task_id"], "help", self.runner.settings[attrs.HELP_TEXT]
             )
+            return
+        if (
+            conversation is not None
+            and conversation.started_at is None
+            and not conversation.closing
+        ):
+            # The greeting is still being sent: answer once the session opens.
+            conversation.transcript.append(Turn("recipient", text, at))
+            conversation.replies += 1
+            conversation.unanswered.append(text)
             return
         if conversation is None or not conversation.is_open:
             logger.info(
