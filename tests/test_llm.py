@@ -2,10 +2,14 @@
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -425,3 +429,57 @@ def test_parse_json_object_finds(text: str, expected: dict[str, Any]) -> None:
 def test_parse_json_object_missing(text: str) -> None:
     with pytest.raises(InvalidResponse, match="contains no JSON object"):
         parse_json_object(text)
+
+
+LOOP_PROBE = """
+import asyncio, json, os, sys, time
+from model_server import ModelServer, reply
+from smskit.agents.base import AgentProfile, Recipient
+from smskit.agents.llm import LlmAgent
+
+async def main():
+    gaps = [0.0]
+    done = asyncio.Event()
+
+    async def tick():
+        last = time.monotonic()
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.05)
+    agent = LlmAgent("openai/gpt-4o-mini")
+    text = await agent.greeting(AgentProfile(), Recipient(1, "+12025550177", "Say hello"))
+    done.set()
+    await ticker
+    print(json.dumps({"text": text.text, "max_gap": max(gaps), "loaded": "litellm" in sys.modules}))
+
+server = ModelServer([reply({"text": "Hello"})]).start()
+os.environ["OPENAI_API_BASE"] = server.url
+try:
+    asyncio.run(main())
+finally:
+    server.stop()
+"""
+
+
+@pytest.mark.slow
+def test_first_call_keeps_loop_responsive(tmp_path: Path) -> None:
+    # A fresh interpreter, so that litellm is imported for the first time during the call.
+    environ = {**os.environ, "OPENAI_API_KEY": API_KEY, "PYTHONPATH": str(Path(__file__).parent)}
+    run = subprocess.run(
+        [sys.executable, "-c", LOOP_PROBE],
+        env=environ,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    probe = json.loads(run.stdout.strip().splitlines()[-1])
+    assert probe["text"] == "Hello"
+    assert probe["loaded"] is True
+    assert probe["max_gap"] < 1.0, probe
