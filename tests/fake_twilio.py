@@ -81,6 +81,7 @@ class FakeTwilio:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._send_faults: deque[str] = deque()
+        self._number_faults: dict[str, deque[str]] = {}
         self._list_faults: deque[str] = deque()
         self._validator = RequestValidator(self.auth_token)
         self._background: set[asyncio.Task[None]] = set()
@@ -130,11 +131,15 @@ class FakeTwilio:
 
     def fail_next(self, *faults: str) -> None:
         """Apply `faults` to the next sends, one each, in order."""
-        for fault in faults:
-            if fault not in SEND_FAULTS:
-                raise ValueError(f"unknown send fault {fault!r}; use one of {SEND_FAULTS}")
+        _check_faults(faults)
         with self._lock:
             self._send_faults.extend(faults)
+
+    def fail_number(self, phone: str, *faults: str) -> None:
+        """Apply `faults` to the next sends to `phone`, one each, before any `fail_next` fault."""
+        _check_faults(faults)
+        with self._lock:
+            self._number_faults.setdefault(phone, deque()).extend(faults)
 
     def fail_next_list(self, *statuses: str) -> None:
         """Fail the next Messages listings with these HTTP statuses ("429" or "500")."""
@@ -184,7 +189,7 @@ class FakeTwilio:
     async def _create(self, request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
         with self._lock:
-            fault = self._send_faults.popleft() if self._send_faults else None
+            fault = self._next_fault(form.get("To", ""))
             self.requests.append(RecordedRequest("POST", request.url.path, form, fault))
         denied = self._check_auth(request)
         if denied is not None:
@@ -200,14 +205,21 @@ class FakeTwilio:
         if fault == "drop-unrecorded":
             return _drop(request)
 
+        # An accepted message is delivered and answered even when its response is lost.
         message = self._record_outbound(form)
+        self._schedule_follow_ups(message)
         if fault == "drop":
             return _drop(request)
         if fault == "hang":
             assert self._server is not None
             await self._server.pause(self.hang_seconds)
-        self._schedule_follow_ups(message)
         return JSONResponse(_public(message), status_code=201)
+
+    def _next_fault(self, to: str) -> str | None:
+        number_faults = self._number_faults.get(to)
+        if number_faults:
+            return number_faults.popleft()
+        return self._send_faults.popleft() if self._send_faults else None
 
     async def _list(self, request: Request) -> Response:
         params = dict(request.query_params)
@@ -403,6 +415,12 @@ class _NoResponse(Response):
 def _drop(request: Request) -> Response:
     request.scope["fake_twilio.drop"] = True
     return _NoResponse()
+
+
+def _check_faults(faults: Iterable[str]) -> None:
+    for fault in faults:
+        if fault not in SEND_FAULTS:
+            raise ValueError(f"unknown send fault {fault!r}; use one of {SEND_FAULTS}")
 
 
 def _basic(user: str, password: str) -> str:
