@@ -3,7 +3,7 @@
 Prism (`@stoplight/prism-cli` 5.x) serves `twilio_messages.json` and validates every request
 against it. It responds with 422 and the violated rule when a request breaks the contract, and
 with 401 when credentials are missing. It is installed once with `npm install` into
-`.cache/prism` in the repository, a folder that git ignores.
+`.cache/prism` in the repository, a folder that `.gitignore` lists.
 
 Prism runs without `--errors`: with that flag it also checks its own responses and returns 500
 to valid Messages listings, because the examples in Twilio's description carry relative URIs
@@ -43,9 +43,6 @@ def install_prism() -> Path:
     """Install Prism into `.cache/prism` unless it is there; return the folder."""
     binary = PRISM_DIR / "node_modules" / ".bin" / "prism"
     CACHE.mkdir(exist_ok=True)
-    ignore = CACHE / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
     with filelock.FileLock(str(CACHE / "prism.lock"), timeout=600):
         if binary.exists():
             return PRISM_DIR
