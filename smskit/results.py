@@ -171,7 +171,7 @@ SELECT
     b.title AS batch,
     t."row",
     coalesce(t.phone_number, t.input_phone) AS phone_number,
-    coalesce(t.user_id, u.user_id) AS user_id,
+    t.user_id,
     'sms' AS channel,
     t.status,
     t.outcome,
@@ -187,7 +187,6 @@ SELECT
     t.llm_cost
 FROM done t
 LEFT JOIN batches b ON b.batch_id = t.batch_id
-LEFT JOIN users u ON u.phone_number = t.phone_number
 LEFT JOIN per_task m ON m.task_id = t.task_id
 ORDER BY t.task_id
 """
@@ -335,8 +334,7 @@ SELECT
     (SELECT count(*) FROM done),
     (SELECT sum(hash(t)) FROM done t),
     (SELECT sum(hash(m)) FROM messages m WHERE task_id IN (SELECT task_id FROM done)),
-    (SELECT sum(hash(b)) FROM batches b),
-    (SELECT sum(hash(u)) FROM users u)
+    (SELECT sum(hash(b)) FROM batches b)
 """
 
 

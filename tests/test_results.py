@@ -303,7 +303,7 @@ def test_results_frame_columns_and_values(store: Store) -> None:
         ],
     )
     with store.transaction() as conn:
-        conn.execute("INSERT INTO users VALUES ('+12025550003', 'usr_from_users', ?)", [START])
+        conn.execute("UPDATE tasks SET user_id = 'usr_stable' WHERE task_id = 3")
     add_messages(
         store,
         [
@@ -380,7 +380,7 @@ def test_results_frame_columns_and_values(store: Store) -> None:
     assert json.loads(talked["tags"]) == ["vip", "new"]
     assert talked["field_summary"] == "field text"
     assert talked["llm_tokens"] == 100
-    assert quiet["user_id"] == "usr_from_users"
+    assert quiet["user_id"] == "usr_stable"
     assert quiet["var_city"] == "Lyon"
     assert quiet["confirmed"] is None
     assert frame.schema["confirmed"] == pl.Boolean

@@ -60,8 +60,6 @@ MIGRATIONS: list[tuple[int, str]] = [
             llm_cost DOUBLE,
             updated_at TIMESTAMP NOT NULL
         );
-        CREATE INDEX tasks_batch ON tasks (batch_id);
-        CREATE INDEX tasks_phone ON tasks (phone_number);
 
         -- direction: outbound | inbound
         -- kind: greeting | reply | confirmation | help | inbound
@@ -88,13 +86,6 @@ MIGRATIONS: list[tuple[int, str]] = [
             created_at TIMESTAMP NOT NULL,
             sent_at TIMESTAMP,
             status_at TIMESTAMP
-        );
-        CREATE INDEX messages_task ON messages (task_id);
-
-        CREATE TABLE users (
-            phone_number VARCHAR PRIMARY KEY,
-            user_id VARCHAR NOT NULL,
-            created_at TIMESTAMP NOT NULL
         );
 
         CREATE TABLE suppressions (
