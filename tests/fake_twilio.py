@@ -1,8 +1,9 @@
 """A stateful fake of Twilio's Messages API and webhooks, served on 127.0.0.1 for tests.
 
-It records every message, serves the Messages list with Twilio's filters and paging, and can be
-set to fail the next sends (`fail_next`): with HTTP 429, 500, an error code such as 21211,
-21610 or 21408, by hanging, or by dropping the connection after recording the message. It signs
+It records every message and serves the Messages list with Twilio's filters and paging. It can
+fail the next sends (`fail_next`, or `fail_number` for one recipient) with HTTP 429 or 500, with
+an error code such as 21211, 21610 or 21408, by hanging, or by dropping the connection after
+recording the message. It signs
 the inbound messages and status callbacks that it posts with the official `twilio` library's
 `RequestValidator`, which checks smskit's own signature code against an independent one.
 
@@ -205,7 +206,7 @@ class FakeTwilio:
         if fault == "drop-unrecorded":
             return _drop(request)
 
-        # An accepted message is delivered and answered even when its response is lost.
+        # An accepted message is delivered and replied to even when the send's response is lost.
         message = self._record_outbound(form)
         self._schedule_follow_ups(message)
         if fault == "drop":

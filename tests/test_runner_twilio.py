@@ -1,7 +1,7 @@
 """A whole batch through `python runner.py` with the Twilio provider and a litellm model.
 
 The runner talks to the fake Twilio (Messages API, signed status callbacks and inbound replies)
-and to the scripted model server, both on 127.0.0.1, and runs until idle with a time scale of
+and to the scripted model server, both on 127.0.0.1. It runs until idle with a time scale of
 60, so a five-minute session lasts five seconds.
 """
 

@@ -47,13 +47,14 @@ STATUS_MAP = {
 }
 
 # Delivery error codes whose meaning the results should show; Twilio's status callback
-# carries only the code. Source: https://www.twilio.com/docs/api/errors
+# carries only the code. Source: https://www.twilio.com/docs/api/errors/30003 and the pages
+# of the other codes.
 DELIVERY_ERRORS = {
     "30003": "Unreachable destination handset",
     "30004": "Message blocked",
     "30005": "Unknown destination handset",
     "30006": "Landline or unreachable carrier",
-    "30007": "Message filtered by the carrier",
+    "30007": "Message filtered",
     "30008": "Unknown error",
 }
 
