@@ -107,9 +107,9 @@ class Sessions:
             logger.info("%s opted back in", phone)
             return
         if keyword == "help":
-            self._send_service(
-                phone, message["task_id"], "help", self.runner.settings[attrs.HELP_TEXT]
-            )
+            help_text = self.runner.settings[attrs.HELP_TEXT]
+            if help_text:
+                self._send_service(phone, message["task_id"], "help", help_text)
             return
         if (
             conversation is not None
