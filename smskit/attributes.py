@@ -397,7 +397,11 @@ _REGISTRY = [
         _text,
     ),
     _attribute(
-        HELP_TEXT, "text", "Reply STOP to opt out.", "Sent in answer to HELP or INFO.", _text
+        HELP_TEXT,
+        "text, empty = no answer",
+        "Reply STOP to opt out.",
+        "Sent in answer to HELP or INFO; empty when the provider answers itself.",
+        _text,
     ),
     _attribute(
         RESULTS_CHUNK_SIZE, "integer >= 1", 50, "Rows per results chunk attribute.", _integer(1)
