@@ -464,6 +464,74 @@ async def test_deliverer_run_until_stopped(store: Store, receiver: tuple[Receive
     assert len(endpoint.requests) == 2
 
 
+async def test_deliverer_run_waits_for_wake(store: Store, receiver: tuple[Receiver, str]) -> None:
+    endpoint, url = receiver
+    deliverer = Deliverer(store, Clock(FAST, START), secret="", poll_seconds=30)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(deliverer.run(stop))
+    await asyncio.sleep(0.3)
+    delivery_id = queue(store, url)
+
+    deliverer.wake()
+    deadline = time.monotonic() + 5
+    while delivery(store, delivery_id)["state"] != "delivered":
+        assert time.monotonic() < deadline, "wake did not start a round within 5 s"
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(runner, timeout=5)
+
+    assert len(endpoint.requests) == 1
+
+
+async def test_deliverer_run_sleeps_until_retry_due(
+    store: Store, receiver: tuple[Receiver, str]
+) -> None:
+    endpoint, url = receiver
+    endpoint.plans = [Plan(429, headers={"retry-after": "1"}), Plan(200)]
+    delivery_id = queue(store, url)
+    # The poll interval is far longer than the test, so only the due time can start round two.
+    deliverer = Deliverer(store, Clock(1.0, START), secret="", poll_seconds=60)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(deliverer.run(stop))
+
+    deadline = time.monotonic() + 10
+    while delivery(store, delivery_id)["state"] != "delivered":
+        assert time.monotonic() < deadline, "the retry did not run within 10 s"
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(runner, timeout=5)
+
+    log = attempts(store, delivery_id)
+    gap = (log[1]["started_at"] - log[0]["started_at"]).total_seconds()
+    assert 0.9 <= gap <= 3
+
+
+async def test_deliverer_unsupported_scheme_gives_up(store: Store) -> None:
+    delivery_id = queue(store, "ftp://127.0.0.1/hook")
+    deliverer = Deliverer(store, Clock(FAST, START), secret="")
+
+    await deliverer.deliver_due()
+    await deliverer.aclose()
+
+    row = delivery(store, delivery_id)
+    assert row["state"] == "given-up"
+    assert row["last_error"].startswith("UnsupportedProtocol")
+
+
+async def test_deliverer_error_body_excerpt(store: Store, receiver: tuple[Receiver, str]) -> None:
+    endpoint, url = receiver
+    endpoint.plans = [Plan(500, body="trace\n" + "x" * 5000)]
+    delivery_id = queue(store, url)
+    deliverer = Deliverer(store, Clock(FAST, START), secret="")
+
+    await deliverer.deliver_due()
+    await deliverer.aclose()
+
+    error = delivery(store, delivery_id)["last_error"]
+    assert error.startswith("HTTP 500: trace x")
+    assert len(error) <= len("HTTP 500: ") + 200
+
+
 # headers and signatures
 
 
