@@ -331,8 +331,9 @@ class Project:
         """Queue a given-up webhook delivery again."""
         from smskit.runner.webhooks import replay
 
+        now = naive_utc(self.now())
         with self.store.transaction() as conn:
-            replay(conn, delivery_id, utcnow())
+            replay(conn, delivery_id, now)
 
     # inbound on the local provider
 

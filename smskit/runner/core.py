@@ -39,6 +39,7 @@ from smskit.runner.metrics import Metrics
 from smskit.runner.outbound import Intent, Outbound, check_greetings, message_row
 from smskit.runner.sessions import Sessions
 from smskit.runner.state import ClaimedTask, Conversation
+from smskit.runner.webhooks import Deliverer
 from smskit.spool import Spool
 from smskit.store import Store, insert_frame, query_frame, query_rows, query_value, update_frame
 
@@ -113,6 +114,7 @@ class Runner:
         self.batch_states: dict[int, str] = {}
         self.waiting_updates: dict[int, tuple[str, datetime | None]] = {}
         self.export_needed = True
+        self.deliverer: Deliverer | None = None
         self.accepting_work = True
         self.idle = False
         self._message_id = 0
@@ -204,7 +206,11 @@ class Runner:
             spool_offset=offset,
             waiting=self.waiting_updates,
             webhooks=self.closer.take_webhooks(),
-            open_phones={phone: c.task_id for phone, c in self.sessions.by_phone.items()},
+            # Inbound from a number whose session is not open (greeting still being written,
+            # or closing) is stored as after the session.
+            open_phones={
+                phone: c.task_id for phone, c in self.sessions.by_phone.items() if c.is_open
+            },
             claim=claim,
             claim_after=self._claim_after,
             now=self.clock.now(),
@@ -288,6 +294,8 @@ class Runner:
             self.sessions.on_inbound(message)
         for failure in output.failures:
             self.sessions.on_status_failure(*failure)
+        if data.webhooks and self.deliverer is not None:
+            self.deliverer.wake()
         self._unfinished = output.unfinished
         self._outbox_pending = output.outbox_pending
 
@@ -626,11 +634,13 @@ def _apply_inbound(
             [ids],
         )
     }
+    # A message outside an open session goes to the latest task that texted the number, not
+    # to a duplicate row or a task of a later batch that has not been greeted.
     latest = dict(
         query_rows(
             conn,
             "SELECT phone_number, max(task_id) FROM tasks WHERE list_contains(?, phone_number) "
-            "GROUP BY 1",
+            "AND started_at IS NOT NULL GROUP BY 1",
             [[event.phone_number for event in events]],
         )
     )

@@ -189,6 +189,7 @@ async def _serve_locked(
     await runner.recover()
     await _fetch_missed_inbound(runner)
     deliverer = Deliverer(runner.store, clock)
+    runner.deliverer = deliverer
     loops = [
         asyncio.create_task(runner.run_ticks(), name="ticks"),
         asyncio.create_task(runner.dispatcher.run(runner.stop), name="dispatch"),
