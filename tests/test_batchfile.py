@@ -97,7 +97,7 @@ def test_parse_batch_semicolon_with_commas_in_cells() -> None:
     assert batch.rows[0].reason == "Remind, then ask"
 
 
-def test_parse_batch_multi_line_quoted_field_is_one_row() -> None:
+def test_parse_batch_multi_line_field_one_row() -> None:
     body = (
         "phone,reason\n"
         '+12025550143,"Remind about the invoice,\nask when they can pay"\n'

@@ -119,14 +119,20 @@ def test_phone_check_frozen() -> None:
 
 def test_check_phone_cached_by_text_and_region() -> None:
     clear_cache()
-    normalize_phone("(202) 555-0143", "US")
-    normalize_phone("(202) 555-0143", "US")
-    normalize_phone("(202) 555-0143", "CA")
-    info = check_phone.cache_info()
-    assert info.hits == 1
-    assert info.misses == 2
+    first = check_phone("(202) 555-0143", "US")
+    assert first == "+12025550143"
+    assert check_phone("(202) 555-0143", "US") is first
+    assert check_phone("(202) 555-0143", "CA") == first
+    assert check_phone("(202) 555-0143", "CA") is not first
     clear_cache()
-    assert check_phone.cache_info().currsize == 0
+    assert check_phone("(202) 555-0143", "US") is not first
+
+
+def test_check_phone_error_never_starts_with_plus() -> None:
+    for text in ("+1234567890", "+1-202-FLOWERS", "+999 1", "+", "+1 202 555 0146 #12"):
+        result = check_phone(text, None)
+        assert not result.startswith("+"), result
+        assert normalize_phone(text, None).error == result
 
 
 def _example_numbers() -> list[tuple[str, str | None]]:

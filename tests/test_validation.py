@@ -80,7 +80,7 @@ def test_validate_batch_all_cases_with_region(all_cases: bytes, case: str) -> No
     assert fragment in verdict.message
 
 
-def test_validate_batch_national_without_region_asks_for_country_code(all_cases: bytes) -> None:
+def test_validate_batch_national_needs_country_code(all_cases: bytes) -> None:
     verdict = _by_case(validate_batch(all_cases))["national"]
     assert verdict.phone is None
     assert "no country code" in verdict.message
@@ -154,7 +154,7 @@ def test_validate_batch_already_contacted_warning() -> None:
     assert validation.counts == {"valid": 2, "invalid": 0, "duplicate": 0}
 
 
-def test_validate_batch_already_contacted_duplicate_keeps_both_notes() -> None:
+def test_validate_batch_contacted_duplicate_notes() -> None:
     contacted = {"+12025550143": "batch 'March promo' row 4"}
     body = "phone,reason\n+12025550143,Hello\n+12025550143,Hello\n"
     second = validate_batch(body, contacted=contacted).rows[1]
@@ -164,7 +164,7 @@ def test_validate_batch_already_contacted_duplicate_keeps_both_notes() -> None:
     assert "'March promo'" in second.message
 
 
-def test_validate_batch_rows_numbered_after_blank_and_multi_line() -> None:
+def test_validate_batch_row_numbers() -> None:
     body = 'phone,reason\n\n+12025550143,"two\nlines"\n\n+12025550144,Hi\n'
     rows = validate_batch(body).rows
     assert [verdict.row for verdict in rows] == [1, 2]
@@ -348,7 +348,7 @@ def _pairs(validation: Validation, cells: list[str], region: str | None) -> Iter
 
 
 @pytest.mark.parametrize("region", [None, "US", "DE", "IN"])
-def test_validate_batch_many_countries_match_bare_phonenumbers(region: str | None) -> None:
+def test_validate_batch_many_countries_match_bare(region: str | None) -> None:
     body, cells = _many_country_csv(seed=7)
     validation = validate_batch(body, region=region)
     assert len(validation.rows) == len(cells) > 2000
