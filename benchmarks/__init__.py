@@ -1,0 +1,1 @@
+"""Benchmarks for smskit: `python -m benchmarks [--quick] [--only NAME]`."""
