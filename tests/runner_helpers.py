@@ -17,6 +17,13 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+# The runner imports these when it starts. Importing them here keeps that second or so out of
+# the first runner's scaled project time.
+import smskit.agents.offline
+import smskit.providers.local
+import smskit.runner.core
+import smskit.runner.export
+import smskit.runner.webhooks  # noqa: F401
 from smskit.clock import Clock, utc
 from smskit.project import Project
 from smskit.runner.main import serve
@@ -93,7 +100,7 @@ async def run_until_idle(
 
 
 async def poll(
-    check: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.05
+    check: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.1
 ) -> T:
     """Call `check` in a worker thread until it returns a truthy value, and return that value.
 
