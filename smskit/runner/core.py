@@ -173,9 +173,9 @@ class Runner:
             self.settings.clear()
             self.settings.update(settings)
         rate = settings[attrs.SEND_RATE]
-        self.dispatcher.limiter.rate = float(
-            self.provider.default_rate_per_second if rate is None else rate
-        )
+        per_second = float(self.provider.default_rate_per_second if rate is None else rate)
+        self.dispatcher.limiter.rate = per_second
+        self.dispatcher.send_limiter.rate = per_second
 
     # the tick
 
@@ -338,8 +338,16 @@ class Runner:
 
     # greetings
 
-    async def deliver_greeting(self, conversation: Conversation, intent: Intent) -> None:
-        """Send a recorded greeting and open the session, or end the task if it is refused."""
+    async def deliver_greeting(
+        self, conversation: Conversation, intent: Intent, slot: datetime | None = None
+    ) -> None:
+        """Send a recorded greeting at its rate-limit slot and open the session.
+
+        The task ends instead if the provider refuses the greeting.
+        """
+        if slot is not None:
+            await self.clock.sleep_until(slot)
+        await self.dispatcher.send_limiter.acquire()
         try:
             result = await self.outbound.send(intent)
         except ProviderError as error:

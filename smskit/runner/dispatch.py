@@ -25,24 +25,54 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Real seconds by which a rate-limited greeting starts before its send slot, so that it is
+# written and its intent recorded (two ticks) by the slot. Intents are recorded in groups, one
+# group per tick, so sending each greeting as soon as its intent is recorded would send two at
+# the same moment and let the rate fall below the limit. A greeting that takes longer to write
+# (an LLM agent) is sent when it is ready.
+GREETING_LEAD_SECONDS = 0.5
+# Two greetings reach the provider at least this share of `1/rate` apart, even after one of
+# them was late.
+SEND_MIN_GAP = 0.95
+
 
 class RateLimiter:
-    """Spaces events `1/rate` project seconds apart (no bursts); rate 0 means unlimited."""
+    """Spaces events `1/rate` project seconds apart (no bursts); rate 0 means unlimited.
 
-    def __init__(self, clock: Clock) -> None:
+    Slots follow each other `1/rate` apart, so an event that wakes late does not delay the
+    slots after it, and the next event may follow it sooner. `min_gap` limits that catch-up:
+    an event also waits until `min_gap / rate` after the previous event went. Below 1, this
+    keeps the rate when events wake a little late. At 1, each late event delays the next.
+    """
+
+    def __init__(self, clock: Clock, *, min_gap: float = 0.0) -> None:
         self.clock = clock
         self.rate = 0.0
+        self.min_gap = min_gap
         self._next_slot: datetime | None = None
+        self._last: datetime | None = None
 
-    async def acquire(self) -> None:
-        """Wait for the next send slot."""
+    async def acquire(self, lead: float = 0.0) -> datetime | None:
+        """Take the next slot, wait until `lead` project seconds before it, and return it.
+
+        Returns None when the rate is unlimited.
+        """
         if self.rate <= 0:
-            return
+            return None
         now = self.clock.now()
         slot = now if self._next_slot is None or self._next_slot < now else self._next_slot
-        self._next_slot = slot + timedelta(seconds=1.0 / self.rate)
-        if slot > now:
-            await self.clock.sleep_until(slot)
+        interval = timedelta(seconds=1.0 / self.rate)
+        self._next_slot = slot + interval
+        start = slot - timedelta(seconds=lead)
+        if start > now:
+            await self.clock.sleep_until(start)
+        if self.min_gap > 0:
+            # Several callers may wait at once: the check and the update share no await.
+            gap = interval * self.min_gap
+            while self._last is not None and self.clock.now() < self._last + gap:
+                await self.clock.sleep_until(self._last + gap)
+            self._last = self.clock.now()
+        return slot
 
 
 class Dispatcher:
@@ -55,6 +85,9 @@ class Dispatcher:
         self.by_phone: dict[str, deque[ClaimedTask]] = {}
         self.claimed: set[int] = set()
         self.limiter = RateLimiter(runner.clock)
+        # `limiter` gives each greeting its slot when it starts, `send_limiter` spaces the
+        # provider calls themselves.
+        self.send_limiter = RateLimiter(runner.clock, min_gap=SEND_MIN_GAP)
         self.greeting: set[asyncio.Task[None]] = set()
         self.sent_today = 0
         self._day = runner.clock.now().date()
@@ -108,8 +141,8 @@ class Dispatcher:
             while self.ready and not stop.is_set() and self.runner.accepting_work:
                 task = self.ready.popleft()
                 if self._gate(task, clock.now()):
-                    await self.limiter.acquire()
-                    self._start(task)
+                    lead = clock.project_seconds(GREETING_LEAD_SECONDS)
+                    self._start(task, await self.limiter.acquire(lead))
             delay = 0.5
             if self.timed:
                 delay = min(
@@ -167,15 +200,17 @@ class Dispatcher:
         task.wait_reason, task.not_before = reason, until
         self.runner.waiting_updates[task.task_id] = (reason, until)
 
-    def _start(self, task: ClaimedTask) -> None:
+    def _start(self, task: ClaimedTask, slot: datetime | None) -> None:
         conversation = Conversation(task.task_id, task.batch_id, task.phone, task.recipient)
         self.runner.sessions.register(conversation)
         self.sent_today += 1
-        greeting = asyncio.get_running_loop().create_task(self._greet(task, conversation))
+        greeting = asyncio.get_running_loop().create_task(self._greet(task, conversation, slot))
         self.greeting.add(greeting)
         greeting.add_done_callback(self.greeting.discard)
 
-    async def _greet(self, task: ClaimedTask, conversation: Conversation) -> None:
+    async def _greet(
+        self, task: ClaimedTask, conversation: Conversation, slot: datetime | None
+    ) -> None:
         runner = self.runner
         try:
             text = await runner.composer.greeting(task.recipient)
@@ -193,4 +228,4 @@ class Dispatcher:
             runner.sessions.release(conversation)
             return
         conversation.greeting_message_id = intent.message_id
-        await runner.deliver_greeting(conversation, intent)
+        await runner.deliver_greeting(conversation, intent, slot)
