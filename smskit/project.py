@@ -26,13 +26,16 @@ import polars as pl
 from smskit import attributes as attrs
 from smskit.clock import Clock, naive_utc
 from smskit.datafolder import DataFolder, resolve_data_folder
-from smskit.errors import InvalidInputError
+from smskit.errors import InvalidInputError, StoreBusyError
 from smskit.store import Store, query_frame, query_rows, query_value, utcnow
 
 if TYPE_CHECKING:
     import duckdb
 
     from smskit.validation import Validation
+
+# Seconds `reply` waits for the database before it spools the reply without reading it.
+REPLY_LOCK_TIMEOUT = 2.0
 
 TASK_STATES = ("queued", "waiting", "sending", "in_session", "closing", "paused", "done")
 BATCH_STATES = ("active", "paused", "cancelled")
@@ -290,12 +293,7 @@ class Project:
     def now(self) -> datetime:
         """Return the project time of the running runner (scaled in tests), else real time."""
         with self.store.transaction() as conn:
-            text = query_value(conn, "SELECT value FROM runtime WHERE key = 'clock'")
-        if text:
-            description = json.loads(text)
-            if _pid_alive(int(description.get("pid", 0))):
-                return Clock.from_description(description).now()
-        return datetime.now(UTC)
+            return _runner_time(conn)
 
     # results and deliveries
 
@@ -342,16 +340,25 @@ class Project:
         from smskit.providers.local import inbound_event
         from smskit.spool import Spool
 
-        if self.get(attrs.SMS_PROVIDER) != "local":
+        if not text.strip():
+            raise InvalidInputError("the reply text is empty; write the message to deliver")
+        number = _normalise_phone_argument(phone)
+        try:
+            with self.store.transaction(timeout=REPLY_LOCK_TIMEOUT) as conn:
+                provider = attrs.read_settings(conn)[attrs.SMS_PROVIDER]
+                now = _runner_time(conn)
+        except StoreBusyError:
+            # The spool takes the reply while another process holds the database, so the
+            # provider is not checked and the reply gets this machine's time.
+            # NOTE: under a scaled runner clock (tests, demo) that time is not project time.
+            provider, now = "local", datetime.now(UTC)
+        if provider != "local":
             raise InvalidInputError(
                 "replies can only be simulated on the local provider; "
                 f"{attrs.SMS_PROVIDER} is set to another provider",
                 value=phone,
             )
-        if not text.strip():
-            raise InvalidInputError("the reply text is empty; write the message to deliver")
-        event = inbound_event(_normalise_phone_argument(phone), text, self.now())
-        Spool(self.folder).append(event)
+        Spool(self.folder).append(inbound_event(number, text, now))
 
     # suppression list
 
@@ -629,6 +636,16 @@ def _normalise_phone_argument(phone: str) -> str:
     if check.e164 is None:
         raise InvalidInputError(f"invalid phone number {phone!r}: {check.error}", value=phone)
     return check.e164
+
+
+def _runner_time(conn: duckdb.DuckDBPyConnection) -> datetime:
+    """Return the project time of the running runner, else real time."""
+    text = query_value(conn, "SELECT value FROM runtime WHERE key = 'clock'")
+    if text:
+        description = json.loads(text)
+        if _pid_alive(int(description.get("pid", 0))):
+            return Clock.from_description(description).now()
+    return datetime.now(UTC)
 
 
 def _pid_alive(pid: int) -> bool:

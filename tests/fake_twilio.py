@@ -8,7 +8,9 @@ the inbound messages and status callbacks that it posts with the official `twili
 `RequestValidator`, which checks smskit's own signature code against an independent one.
 
 Messages start `queued` without a `date_sent`, as at Twilio; `set_status` moves them on and
-posts the status callback, and `auto_statuses` does that after every send.
+posts the status callback, and `auto_statuses` does that after every send. `send_delay` makes
+every accepted send answer only after that many seconds, as a remote API would, and
+`fail_lists` fails every Messages listing until `clear_list_faults`.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class FakeTwilio:
     auth_token: str = AUTH_TOKEN
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     hang_seconds: float = 5.0
+    send_delay: float = 0.0
     retry_after: str = "2"
     inbound_url: str | None = None
     auto_statuses: tuple[str, ...] = ()
@@ -84,6 +87,7 @@ class FakeTwilio:
         self._send_faults: deque[str] = deque()
         self._number_faults: dict[str, deque[str]] = {}
         self._list_faults: deque[str] = deque()
+        self._list_outage: str | None = None
         self._validator = RequestValidator(self.auth_token)
         self._background: set[asyncio.Task[None]] = set()
         self._server: ThreadedServer | None = None
@@ -146,6 +150,17 @@ class FakeTwilio:
         """Fail the next Messages listings with these HTTP statuses ("429" or "500")."""
         with self._lock:
             self._list_faults.extend(statuses)
+
+    def fail_lists(self, status: str = "500") -> None:
+        """Fail every Messages listing with this HTTP status until `clear_list_faults`."""
+        with self._lock:
+            self._list_outage = status
+
+    def clear_list_faults(self) -> None:
+        """Answer Messages listings again: end `fail_lists` and drop `fail_next_list` faults."""
+        with self._lock:
+            self._list_outage = None
+            self._list_faults.clear()
 
     def sent(self, to: str | None = None) -> list[dict[str, Any]]:
         """Return the outbound messages recorded so far, oldest first."""
@@ -214,6 +229,8 @@ class FakeTwilio:
         if fault == "hang":
             assert self._server is not None
             await self._server.pause(self.hang_seconds)
+        if self.send_delay:
+            await asyncio.sleep(self.send_delay)
         return JSONResponse(_public(message), status_code=201)
 
     def _next_fault(self, to: str) -> str | None:
@@ -225,7 +242,7 @@ class FakeTwilio:
     async def _list(self, request: Request) -> Response:
         params = dict(request.query_params)
         with self._lock:
-            fault = self._list_faults.popleft() if self._list_faults else None
+            fault = self._list_faults.popleft() if self._list_faults else self._list_outage
             self.requests.append(RecordedRequest("GET", request.url.path, params, fault))
         denied = self._check_auth(request)
         if denied is not None:

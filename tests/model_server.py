@@ -1,10 +1,11 @@
 """A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for agent tests.
 
 `POST /v1/chat/completions` responds with the next scripted reply, in order: a message content
-(`reply`, `fenced`), an HTTP error with OpenAI's error body (`error`), or a delay before the
-content (`hang`). When the script is empty, a `responder` function, if given, writes the content
-from the request; otherwise the server returns 500 "script exhausted". Every request body is
-kept in `requests`, so tests can check what the agent sent.
+(`reply`, `fenced`), an HTTP error with OpenAI's error body (`error`), a delay before the
+content (`hang`), or a 200 response whose body is not a completion at all (`garbage`). When
+the script is empty, a `responder` function, if given, writes the content from the request;
+otherwise the server returns 500 "script exhausted". Every request body is kept in
+`requests`, so tests can check what the agent sent.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class Scripted:
     status: int = 200
     retry_after: str | None = None
     delay: float = 0.0
+    # A raw response body sent instead of a completion (with status 200).
+    raw: str | None = None
+    # The error message of an error reply.
+    message: str = "scripted error"
 
 
 def reply(content: str | dict[str, Any]) -> Scripted:
@@ -46,9 +51,14 @@ def fenced(data: dict[str, Any], before: str = "Here you go:", after: str = "") 
     return Scripted(f"{before}\n```json\n{json.dumps(data, indent=2)}\n```\n{after}")
 
 
-def error(status: int, retry_after: str | None = None) -> Scripted:
-    """Return an HTTP error reply in OpenAI's format."""
-    return Scripted(status=status, retry_after=retry_after)
+def error(status: int, retry_after: str | None = None, message: str = "scripted error") -> Scripted:
+    """Return an HTTP error reply in OpenAI's format, with `message` as its error message."""
+    return Scripted(status=status, retry_after=retry_after, message=message)
+
+
+def garbage(body: str = "<html><body>502 Bad Gateway</body></html>") -> Scripted:
+    """Return a 200 reply whose body is `body` instead of a completion."""
+    return Scripted(raw=body)
 
 
 def hang(seconds: float, content: str | dict[str, Any] = "") -> Scripted:
@@ -112,7 +122,9 @@ class ModelServer:
         if scripted.delay:
             await self._server.pause(scripted.delay)
         if scripted.status != 200:
-            return _error_response(scripted.status, "scripted error", scripted.retry_after)
+            return _error_response(scripted.status, scripted.message, scripted.retry_after)
+        if scripted.raw is not None:
+            return Response(scripted.raw, media_type="text/html")
         return JSONResponse(_completion(body, scripted.content))
 
 
