@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -381,3 +383,15 @@ def test_frame_html_escapes_and_limits_rows() -> None:
     text = frame_html(frame, max_rows=2)
     assert "&lt;b&gt;x&lt;/b&gt;" in text
     assert "showing 2 of 3 rows" in text
+
+
+def test_notebook_package_loads_widgets_lazily() -> None:
+    code = (
+        "import sys, smskit, smskit.notebook, smskit.analysis\n"
+        "print(sorted(name for name in ('ipywidgets', 'altair', 'vl_convert') "
+        "if name in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

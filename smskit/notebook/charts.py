@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 FUNNEL_STEPS = ("rows", "valid", "sent", "replied", "finished")
 WIDTH = 480
 # vl-convert sizes the SVG with its own fonts. A browser that draws the labels with a wider
-# sans-serif font would cut off the start of long axis labels without this margin.
-LABEL_MARGIN = {"left": 30, "top": 5, "right": 5, "bottom": 5}
+# sans-serif font would cut off long axis and legend labels at the edges without this margin.
+LABEL_MARGIN = {"left": 30, "top": 5, "right": 30, "bottom": 5}
 
 
 def _altair() -> Any:
@@ -51,7 +51,7 @@ def funnel_chart(funnel: pl.DataFrame) -> Any:
     long = funnel.unpivot(index=["batch_id", "batch"], on=list(FUNNEL_STEPS), variable_name="step")
     long = long.with_columns(tasks=pl.col("value"))
     return (
-        alt.Chart(long, title="Funnel per batch", width=WIDTH)
+        alt.Chart(long, title="Funnel per batch", width=WIDTH, padding=LABEL_MARGIN)
         .mark_bar()
         .encode(
             x=alt.X("step:N", sort=list(FUNNEL_STEPS), title=None, axis=alt.Axis(labelAngle=0)),
