@@ -31,24 +31,25 @@ logger = logging.getLogger(__name__)
 # the same moment and let the rate fall below the limit. A greeting that takes longer to write
 # (an LLM agent) is sent when it is ready.
 GREETING_LEAD_SECONDS = 0.5
-# Two greetings reach the provider at least this share of `1/rate` apart, even after one of
-# them was late.
-SEND_MIN_GAP = 0.95
+# A greeting sent after a late one may follow it sooner than `1/rate`, to keep the rate, by
+# at most 5% of `1/rate` or by the few milliseconds that the event loop wakes late on a busy
+# machine, whichever is more.
+SEND_CATCH_UP_SHARE = 0.05
+SEND_CATCH_UP_SECONDS = 0.01
 
 
 class RateLimiter:
     """Spaces events `1/rate` project seconds apart (no bursts); rate 0 means unlimited.
 
     Slots follow each other `1/rate` apart, so an event that wakes late does not delay the
-    slots after it, and the next event may follow it sooner. `min_gap` limits that catch-up:
-    an event also waits until `min_gap / rate` after the previous event went. Below 1, this
-    keeps the rate when events wake a little late. At 1, each late event delays the next.
+    slots after it, and the next event may follow it sooner. With `bounded_catch_up`, an
+    event also waits until `1/rate`, less the catch-up allowance, after the previous event went.
     """
 
-    def __init__(self, clock: Clock, *, min_gap: float = 0.0) -> None:
+    def __init__(self, clock: Clock, *, bounded_catch_up: bool = False) -> None:
         self.clock = clock
         self.rate = 0.0
-        self.min_gap = min_gap
+        self.bounded_catch_up = bounded_catch_up
         self._next_slot: datetime | None = None
         self._last: datetime | None = None
 
@@ -60,15 +61,24 @@ class RateLimiter:
         if self.rate <= 0:
             return None
         now = self.clock.now()
-        slot = now if self._next_slot is None or self._next_slot < now else self._next_slot
+        ahead = timedelta(seconds=lead)
+        if self._next_slot is None or self._next_slot < now:
+            # No event is waiting: this one gets its lead too.
+            slot = now + ahead
+        else:
+            slot = self._next_slot
         interval = timedelta(seconds=1.0 / self.rate)
         self._next_slot = slot + interval
-        start = slot - timedelta(seconds=lead)
+        start = slot - ahead
         if start > now:
             await self.clock.sleep_until(start)
-        if self.min_gap > 0:
+        if self.bounded_catch_up:
+            catch_up = max(
+                interval * SEND_CATCH_UP_SHARE,
+                timedelta(seconds=self.clock.project_seconds(SEND_CATCH_UP_SECONDS)),
+            )
+            gap = max(interval - catch_up, timedelta(0))
             # Several callers may wait at once: the check and the update share no await.
-            gap = interval * self.min_gap
             while self._last is not None and self.clock.now() < self._last + gap:
                 await self.clock.sleep_until(self._last + gap)
             self._last = self.clock.now()
@@ -87,7 +97,7 @@ class Dispatcher:
         self.limiter = RateLimiter(runner.clock)
         # `limiter` gives each greeting its slot when it starts, `send_limiter` spaces the
         # provider calls themselves.
-        self.send_limiter = RateLimiter(runner.clock, min_gap=SEND_MIN_GAP)
+        self.send_limiter = RateLimiter(runner.clock, bounded_catch_up=True)
         self.greeting: set[asyncio.Task[None]] = set()
         self.sent_today = 0
         self._day = runner.clock.now().date()
