@@ -184,9 +184,10 @@ def _judge_rows(
     verdicts: list[RowVerdict] = []
     append = verdicts.append
     for number, phone, reason, variables, error in rows:
-        e164, phone_error = check(phone, region)
+        result = check(phone, region)
+        e164 = result if result.startswith("+") else None
         if e164 is None or error is not None or not reason:
-            message = _problems(error, phone_error, reason)
+            message = _problems(error, None if e164 else result, reason)
             append(RowVerdict(number, phone, e164, reason, variables, "invalid", message, []))
             continue
         first = first_rows.setdefault(e164, number)
