@@ -36,8 +36,8 @@ _EXAMPLE = "+1 202 555 0143"
 _CACHE_SIZE = 1 << 18
 _cache: dict[str | None, dict[str, str]] = {}
 
-# One search on the fast path: letters, or a cell ending in a decimal part like `.0`.
-_SUSPECT = re.compile(r"[A-Za-z]|[.,]\d+\s*$")
+# One search on the fast path: letters (which scientific notation has), or a `.0` ending.
+_SUSPECT = re.compile(r"[A-Za-z]|[.,]0+$")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?\s*[eE]\s*[+-]?\d+$")
 _FLOAT_SUFFIX = re.compile(r"^\+?\d+[.,]0+$")
 _LETTERS = re.compile(r"[A-Za-z]+")
