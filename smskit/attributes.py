@@ -496,7 +496,14 @@ def read_settings(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     for name, attribute in ATTRIBUTES.items():
         if name == RESULTS:
             continue
-        settings[name] = attribute.parse(stored[name]) if name in stored else attribute.default
+        if name not in stored:
+            settings[name] = attribute.default
+        elif name == PAYLOAD_SCHEMA:
+            # The schema was validated when it was set; checking it again would import
+            # jsonschema (seconds) in every process that reads the settings.
+            settings[name] = json.loads(stored[name]) if stored[name].strip() else None
+        else:
+            settings[name] = attribute.parse(stored[name])
     return settings
 
 

@@ -72,10 +72,14 @@ class Sessions:
         return sum(1 for conversation in self.by_task.values() if conversation.is_open)
 
     async def run_expiry(self, stop: asyncio.Event) -> None:
-        """Close sessions whose time is up."""
+        """Close sessions whose time is up.
+
+        A session closes only once every event spooled before its end has been applied, so a
+        reply sent just before the end counts even when the store was busy or time runs fast.
+        """
         clock = self.runner.clock
         while not stop.is_set():
-            now = clock.now()
+            now = min(clock.now(), self.runner.applied_through)
             while self._expiry and self._expiry[0][0] <= now:
                 _, task_id = heapq.heappop(self._expiry)
                 conversation = self.by_task.get(task_id)
@@ -86,7 +90,7 @@ class Sessions:
                 delay = min(delay, clock.real_seconds((self._expiry[0][0] - now).total_seconds()))
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.005))
+                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.02))
             except TimeoutError:
                 pass
 
