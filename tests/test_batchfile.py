@@ -46,6 +46,12 @@ def test_decode_body_utf16_bom() -> None:
     assert batch.header.delimiter == "\t"
 
 
+def test_decode_body_truncated_utf16() -> None:
+    body = codecs.BOM_UTF16_LE + "phone".encode("utf-16-le") + b"\x00"
+    with pytest.raises(InvalidInputError, match="not UTF-16 text"):
+        decode_body(body)
+
+
 def test_decode_body_undecodable() -> None:
     # 0x81 is undefined in Windows-1252 and invalid as a UTF-8 start byte
     body = b"phone,reason\n+12025550143,x\x81y\n"
@@ -237,6 +243,11 @@ def test_parse_batch_unclosed_quote() -> None:
     body = 'phone,reason\n+12025550143,"Hello\n+12025550144,Bye\n'
     with pytest.raises(InvalidInputError, match="quote opened in data row 1 is never closed"):
         parse_batch(body)
+
+
+def test_parse_batch_unclosed_quote_in_header() -> None:
+    with pytest.raises(InvalidInputError, match="quote opened in the header row"):
+        parse_batch('"phone,reason\n+12025550143,Hello\n')
 
 
 def test_parse_batch_text_after_closing_quote() -> None:

@@ -8,6 +8,7 @@ import phonenumbers
 import pytest
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
+from smskit import phones
 from smskit.errors import InvalidInputError
 from smskit.phones import PhoneCheck, check_phone, check_region, clear_cache, normalize_phone
 
@@ -26,6 +27,7 @@ from smskit.phones import PhoneCheck, check_phone, check_region, clear_cache, no
         ("06 6988 4433", "IT", "+390669884433"),
         ("+44 (0)20 7946 0958", None, "+442079460958"),
         ("0044 20 7946 0958", "DE", "+442079460958"),
+        ("202 555.0000", "US", "+12025550000"),
     ],
 )
 def test_normalize_phone_valid(text: str, region: str | None, e164: str) -> None:
@@ -68,6 +70,8 @@ def test_normalize_phone_region_lower_case() -> None:
         ("+999 123 4567", None, "unknown country code"),
         ("12345678901234567890", "US", "too long"),
         ("+1", None, "is not a phone number"),
+        ("+49 1", None, "too short"),
+        ("011 1", "US", "too short"),
         ("+44 7700 900123", None, "is not a valid phone number for GB (+44)"),
         ("tel:+12025550143", None, "contains letters"),
     ],
@@ -126,6 +130,17 @@ def test_check_phone_cached_by_text_and_region() -> None:
     assert check_phone("(202) 555-0143", "CA") is not first
     clear_cache()
     assert check_phone("(202) 555-0143", "US") is not first
+
+
+def test_check_phone_cache_emptied_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_cache()
+    monkeypatch.setattr(phones, "_CACHE_SIZE", 2)
+    first = check_phone("+12025550143", "US")
+    check_phone("+12025550144", "US")
+    assert check_phone("+12025550143", "US") is first
+    check_phone("+12025550145", "US")
+    assert check_phone("+12025550143", "US") is not first
+    clear_cache()
 
 
 def test_check_phone_error_never_starts_with_plus() -> None:
