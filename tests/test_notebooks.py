@@ -45,6 +45,11 @@ def nbval_run(notebook_data: Path) -> subprocess.CompletedProcess[str]:
             sys.executable,
             "-m",
             "pytest",
+            # The suite's addopts turn the nbval plugin off; this run needs it.
+            "-o",
+            "addopts=--strict-markers",
+            "-p",
+            "nbval",
             "--nbval-lax",
             "--nbval-current-env",
             "-p",
