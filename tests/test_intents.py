@@ -75,6 +75,10 @@ def test_polarity_values():
         ("remind you about the overdue invoice", "payment"),
         ("Erinnerung an die offene Rechnung", "payment"),
         ("say hello", "general"),
+        ("confirm the solar panel survey appointment", "appointment"),
+        ("ask for feedback on the appointment", "feedback"),
+        ("confirm the meter reading visit on Wednesday", "appointment"),
+        ("offer a free home energy check", "general"),
     ],
 )
 def test_reason_category_cases(reason, category):

@@ -133,32 +133,38 @@ _FILLER = _words(
     "ihnen",
 )
 
-_CATEGORY_WORDS: list[tuple[Category, re.Pattern[str]]] = [
+# Words that name a kind of goal. A strong word decides alone; a weak word decides only when
+# no category has a strong word ("confirm the survey appointment" is about an appointment).
+_CATEGORY_WORDS: list[tuple[Category, re.Pattern[str], re.Pattern[str]]] = [
     ("feedback", re.compile(
-        r"\b(feedback|review|survey|rate|rating|experience|satisf\w*|opinion|how was|"
-        r"encuesta|valoracion|valora\w*|experiencia|comentarios|opinion|avis|retour|enquete|"
-        r"bewert\w*|umfrage|erfahrung|meinung|zufrieden\w*|ruckmeldung)\b")),
+        r"\b(feedback|reviews?|rate|rating|satisf\w*|opinion|how was|valoracion|valora\w*|"
+        r"comentarios|avis|retour|bewert\w*|meinung|zufrieden\w*|ruckmeldung)\b"),
+     re.compile(r"\b(survey|experience|encuesta|experiencia|enquete|umfrage|erfahrung)\b")),
     ("payment", re.compile(
         r"\b(payment|pay|paid|invoice|bill|balance|overdue|outstanding|amount due|pago|pagar|"
         r"factura|saldo|deuda|importe|paiement|payer|facture|solde|reglement|regler|montant|"
-        r"impaye\w*|zahlung|zahlen|bezahl\w*|rechnung|betrag|offen\w*|mahnung)\b")),
+        r"impaye\w*|zahlung|zahlen|bezahl\w*|rechnung|betrag|mahnung)\b"),
+     re.compile(r"\b(offen\w*)\b")),
     ("renewal", re.compile(
-        r"\b(renew\w*|subscription|membership|contract|policy|expir\w*|renov\w*|suscripcion|"
-        r"membresia|contrato|poliza|vence|renouvel\w*|abonnement|adhesion|contrat|expire\w*|"
-        r"verlanger\w*|abo|abonnement|mitgliedschaft|vertrag|ablauf\w*|lauft ab)\b")),
+        r"\b(renew\w*|expir\w*|renov\w*|vence|renouvel\w*|verlanger\w*|ablauf\w*|"
+        r"lauft ab)\b"),
+     re.compile(
+        r"\b(subscription|membership|contract|policy|suscripcion|membresia|contrato|poliza|"
+        r"abonnement|adhesion|contrat|abo|mitgliedschaft|vertrag)\b")),
     ("appointment", re.compile(
-        r"\b(appointment|appt|booking|booked|reservation|meeting|consultation|check-?up|"
-        r"visit|cita|reserva|consulta|rendez-vous|rdv|reservation|termin\w*|reservierung|"
-        r"sprechstunde|besuch)\b")),
+        r"\b(appointment|appt|booking|booked|reservation|consultation|check-?up|cita|reserva|"
+        r"rendez-vous|rdv|termin\w*|reservierung|sprechstunde)\b"),
+     re.compile(r"\b(meeting|visit|consulta|besuch)\b")),
 ]  # fmt: skip
 
 
 def reason_category(text: str) -> Category:
     """Return the kind of goal a reason or a greeting text sets, "general" when none fits."""
     normalised = normalise_text(text)
-    for category, pattern in _CATEGORY_WORDS:
-        if pattern.search(normalised):
-            return category
+    for strength in (1, 2):
+        for category, strong, weak in _CATEGORY_WORDS:
+            if (strong if strength == 1 else weak).search(normalised):
+                return category
     return "general"
 
 
