@@ -2,18 +2,19 @@
 
 It writes in English, Spanish, French and German (other languages fall back to English, with
 a warning in the log), in four tones. The greeting names the agent and the business, greets
-the recipient by name when the row has a name column, states the reason and asks the goal's
-question. Replies are chosen by classifying the recipient's latest message. The analysis
-summary is in English, for the analysts who read the results.
+the recipient by name when the row has a name column, tells the reason's facts and carries out
+its instructions as a question or an offer (see `smskit.agents.reasons`). Replies are chosen
+by classifying the recipient's latest message. The analysis summary is in the agent's
+language when it is one of the four, else in English.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
-from typing import Any, Literal
+from typing import Any
 
 from smskit.agents.base import (
     Agent,
@@ -25,9 +26,13 @@ from smskit.agents.base import (
     Recipient,
     Turn,
 )
+from smskit.agents.compose import EXPLANATION_LAYOUTS, GREETING_LAYOUTS, Message
 from smskit.agents.fields import Exchange, fill_fields
-from smskit.agents.intents import Category, Intent, classify_intent, reason_category
-from smskit.agents.phrases import PHRASES, TONES, LanguageText, ToneText
+from smskit.agents.intents import Category, Intent, classify_intent
+from smskit.agents.phrases import PHRASES, TONES
+from smskit.agents.reasons import read_reason
+from smskit.agents.summary import Answer, write_summary
+from smskit.agents.when import When, find_when
 from smskit.errors import AgentError, InvalidInputError
 from smskit.keywords import normalise_text
 from smskit.quiet_hours import zones_for
@@ -49,75 +54,19 @@ _DETAIL_KEYS = {
 _MAX_NAME_CHARS = 40
 _MAX_DETAIL_CHARS = 40
 _MAX_BUSINESS_CHARS = 40
-
-# English reasons that open with one of these verbs read "I'm reaching out to <reason>".
-_ENGLISH_VERBS = frozenset(
-    "confirm remind ask check schedule reschedule book renew collect get gather follow invite "
-    "let share discuss verify update offer thank notify inform see talk arrange request review "
-    "welcome say tell find help make set hear learn know".split()
-)
-_ENGLISH_DETERMINERS = frozenset("your the a an our this that my its".split())
+# The detail columns worth mentioning for each kind of goal: a plan name in a feedback request
+# would only distract.
+_RELEVANT_DETAILS: dict[Category, frozenset[str]] = {
+    "appointment": frozenset({"date", "time", "location"}),
+    "payment": frozenset({"amount", "date"}),
+    "renewal": frozenset({"plan", "date", "amount"}),
+    "feedback": frozenset(),
+    "general": frozenset({"date", "time", "location", "amount"}),
+}
 _BUSINESS_END = re.compile(r"[,;:(|\n]| [-–—] |(?<=[a-z]{3})\. ")
 _BUSINESS_PREFIX = re.compile(r"^(we are|we're|this is|here is)\s+", re.IGNORECASE)
 
 _warned_languages: set[str] = set()
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """The parts of a message and the length of each."""
-
-    opener: Literal["full", "plain", "compact"] = "full"
-    business: Literal["full", "short"] = "full"
-    pleasantry: bool = True
-    details: bool = True
-    reason: Literal["long", "short"] = "long"
-    question: Literal["long", "short"] = "long"
-
-
-def _shrinking(first: _Layout) -> list[_Layout]:
-    """Return layouts from `first` to the shortest, dropping one optional part at a time."""
-    steps: list[dict[str, Any]] = [
-        {"pleasantry": False},
-        {"details": False},
-        {"business": "short"},
-        {"question": "short"},
-        {"reason": "short"},
-        {"opener": "plain"},
-        {"opener": "compact"},
-    ]
-    layouts = [first]
-    for step in steps:
-        if step.get("opener") == "plain" and first.opener != "full":
-            continue
-        layouts.append(replace(layouts[-1], **step))
-    return layouts
-
-
-_GREETING_LAYOUTS = _shrinking(_Layout())
-_EXPLANATION_LAYOUTS = _shrinking(_Layout(opener="plain", pleasantry=False))
-
-
-def _capitalise(text: str) -> str:
-    for index, char in enumerate(text):
-        if char.isalpha():
-            return text[:index] + char.upper() + text[index + 1 :]
-    return text
-
-
-def _join(parts: list[str]) -> str:
-    """Join message parts with spaces, capitalising a part that follows a sentence end."""
-    text = ""
-    for part in parts:
-        if not part:
-            continue
-        if not text:
-            text = part
-        elif text.rstrip()[-1] in ".!?:":
-            text = f"{text} {_capitalise(part)}"
-        else:
-            text = f"{text} {part}"
-    return text
 
 
 def _normalise_key(key: str) -> str:
@@ -149,8 +98,10 @@ def _recipient_name(variables: dict[str, str], tone: str) -> str:
     return name
 
 
-def _details(variables: dict[str, str], reason: str, labels: dict[str, str]) -> str:
-    """Return "(date: March 5, time: 10:00)" for detail columns that the reason lacks."""
+def _details(
+    variables: dict[str, str], reason: str, category: Category, labels: dict[str, str]
+) -> str:
+    """Return " (date: March 5, time: 10:00)" for relevant detail columns the reason lacks."""
     reason_text = normalise_text(reason)
     parts: list[str] = []
     seen: set[str] = set()
@@ -158,6 +109,8 @@ def _details(variables: dict[str, str], reason: str, labels: dict[str, str]) -> 
         kind = _DETAIL_KEYS.get(_normalise_key(key))
         value = _clean(value)
         if kind is None or kind in seen or not value or len(value) > _MAX_DETAIL_CHARS:
+            continue
+        if kind not in _RELEVANT_DETAILS[category]:
             continue
         if normalise_text(value) in reason_text:
             continue
@@ -167,76 +120,18 @@ def _details(variables: dict[str, str], reason: str, labels: dict[str, str]) -> 
 
 
 def _business_names(context: str) -> tuple[str, str]:
-    """Return the business context as a full name and a short name (its first clause)."""
+    """Return the business's name and its description, from a context like "Acme, a dentist".
+
+    The description is addressed to the recipient ("your dentist"), and "" when the context
+    has none or it is too long for a message.
+    """
     text = _BUSINESS_PREFIX.sub("", _clean(context)).rstrip(" .")
-    short = _BUSINESS_END.split(text, maxsplit=1)[0].strip(" .")
-    full = text if len(text) <= _MAX_BUSINESS_CHARS and ". " not in text else short
-    return full, short
-
-
-def _link_english_reason(reason: str) -> str:
-    """Turn a reason into "to confirm ..." or "about your ..." after "I'm reaching out"."""
-    words = reason.split()
-    first = words[0].lower()
-    if first == "to" and len(words) > 1:
-        return "to " + " ".join(words[1:])
-    if first in _ENGLISH_VERBS:
-        return "to " + reason[0].lower() + reason[1:]
-    if first in _ENGLISH_DETERMINERS:
-        return "about " + reason[0].lower() + reason[1:]
-    return "about " + reason
-
-
-@dataclass(frozen=True)
-class _Message:
-    """Everything the offline agent needs to write one conversation's messages."""
-
-    text: LanguageText
-    tone: ToneText
-    agent: str
-    business_full: str
-    business_short: str
-    name: str
-    reason: str
-    details: str
-    category: Category
-
-    def question(self, length: Literal["long", "short"]) -> str:
-        long, short = self.text.questions[self.tone.register][self.category]
-        return long if length == "long" else short
-
-    def _reason_sentence(self, layout: _Layout) -> str:
-        details = self.details if layout.details else ""
-        if self.text.links_reason:
-            linked = _link_english_reason(self.reason) + details
-            if layout.reason == "long":
-                return self.tone.reason.format(reason=linked)
-            return self.text.reason_short.format(reason=_capitalise(linked))
-        template = self.tone.reason if layout.reason == "long" else self.text.reason_short
-        return template.format(reason=self.reason + details)
-
-    def _opener(self, layout: _Layout) -> str:
-        business = self.business_full if layout.business == "full" else self.business_short
-        if business:
-            identity = self.tone.identity_business.format(agent=self.agent, business=business)
-        else:
-            identity = self.tone.identity.format(agent=self.agent)
-        if layout.opener == "plain":
-            return _capitalise(identity)
-        if self.name:
-            salutation = self.tone.salutation_named.format(name=self.name)
-        else:
-            salutation = self.tone.salutation
-        return _join([salutation, identity])
-
-    def compose(self, layout: _Layout) -> str:
-        """Write the greeting or explanation that a layout describes."""
-        question = self.question(layout.question)
-        if layout.opener == "compact":
-            label = self.business_short or self.agent
-            return _join([f"{label}: {self.reason}.", question])
-        pleasantry = self.tone.pleasantry if layout.pleasantry else ""
-        return _join([self._opener(layout), pleasantry, self._reason_sentence(layout), question])
+    name = _BUSINESS_END.split(text, maxsplit=1)[0].strip(" .")
+    rest = text[len(name) :].lstrip(" ,;:-–—(").rstrip(" )")
+    described = re.match(r"^(?:a|an|the|your)\s+(\S.*)$", rest, re.IGNORECASE)
+    if not described or len(described[1]) > _MAX_BUSINESS_CHARS or re.search(r"[.;:]", rest):
+        return name, ""
+    return name, "your " + described[1]
 
 
 def _language(code: str) -> str:
@@ -249,30 +144,31 @@ def _language(code: str) -> str:
     return "en"
 
 
-def _message(profile: AgentProfile, recipient: Recipient) -> _Message:
+def _message(profile: AgentProfile, recipient: Recipient) -> Message:
     if profile.tone not in TONES:
         raise AgentError(
             f"invalid agent tone {profile.tone!r}: use one of {', '.join(TONES)}",
             task_id=recipient.task_id,
         )
-    reason = _clean(recipient.reason).rstrip(" .!?;,:")
-    if not reason:
+    reason = read_reason(recipient.reason)
+    if not reason.text:
         raise AgentError(
             f"the reason of task {recipient.task_id} is empty: fill the row's reason column",
             task_id=recipient.task_id,
         )
-    text = PHRASES[_language(profile.language)]
-    business_full, business_short = _business_names(profile.business_context)
-    return _Message(
+    language = _language(profile.language)
+    text = PHRASES[language]
+    business, description = _business_names(profile.business_context)
+    return Message(
+        language=language,
         text=text,
         tone=text.tones[profile.tone],
         agent=_clean(profile.name) or "Alex",
-        business_full=business_full,
-        business_short=business_short,
+        business=business,
+        description=description if language == "en" else "",
         name=_recipient_name(recipient.variables, profile.tone),
         reason=reason,
-        details=_details(recipient.variables, reason, text.detail_labels),
-        category=reason_category(reason),
+        details=_details(recipient.variables, reason.text, reason.category, text.detail_labels),
     )
 
 
@@ -320,7 +216,7 @@ class OfflineAgent(Agent):
     ) -> AgentText:
         """Write the opening message, dropping optional parts to fit `max_chars`."""
         message = _message(profile, recipient)
-        candidates = [message.compose(layout) for layout in _GREETING_LAYOUTS]
+        candidates = [message.compose(layout) for layout in GREETING_LAYOUTS]
         return AgentText(_fit(candidates, max_chars, recipient, "greeting"))
 
     async def reply(
@@ -339,10 +235,10 @@ class OfflineAgent(Agent):
                 task_id=recipient.task_id,
             )
         message = _message(profile, recipient)
-        zone = _local_zone(recipient.phone_number)
         latest = transcript[-1]
-        intent = classify_intent(latest.text, profile.language, _local_date(latest, zone))
-        if intent == "other" and message.category == "feedback":
+        today = _local_date(latest, _local_zone(recipient.phone_number))
+        intent = classify_intent(latest.text, profile.language, today)
+        if intent == "other" and message.reason.category == "feedback":
             intent = "agreement"
         if intent == "opt-out":
             return AgentReply(None, end="opted-out")
@@ -350,24 +246,26 @@ class OfflineAgent(Agent):
             sign_off = [message.tone.goodbye, _first_sentence(message.tone.goodbye)]
             fitting = [text for text in sign_off if max_chars is None or len(text) <= max_chars]
             return AgentReply(fitting[0] if fitting else None, end="goodbye")
+        if intent == "agreement":
+            given, stated = _days_and_times(recipient, latest.text, today)
+            note = message.confirmation(given, stated, today)
+            candidates = [f"{message.tone.confirm} {note}", note, message.tone.confirm]
+            return AgentReply(_fit(candidates, max_chars, recipient, "reply"), end="goal-reached")
         follow_ups = sum(1 for turn in transcript[:-1] if turn.speaker == "recipient")
         candidates, end = self._answer(message, intent, follow_ups)
         return AgentReply(_fit(candidates, max_chars, recipient, "reply"), end=end)
 
     def _answer(
-        self, message: _Message, intent: Intent, follow_ups: int
+        self, message: Message, intent: Intent, follow_ups: int
     ) -> tuple[list[str], EndReason | None]:
         """Return the reply texts, longest first, and the end reason for an intent."""
         tone = message.tone
         if intent == "question":
-            return [message.compose(layout) for layout in _EXPLANATION_LAYOUTS], None
+            return [message.compose(layout) for layout in EXPLANATION_LAYOUTS], None
         if intent == "refusal":
             return [tone.refused, _first_sentence(tone.refused)], "refused"
-        if intent == "agreement":
-            note = message.text.confirmations[tone.register][message.category]
-            return [f"{tone.confirm} {note}", note, tone.confirm], "goal-reached"
         template = tone.unsure if intent == "unsure" else tone.follow_up[follow_ups % 2]
-        long, short = message.question("long"), message.question("short")
+        long, short = message.body.question
         return [template.format(question=long), template.format(question=short), short], None
 
     async def analyse(
@@ -379,8 +277,8 @@ class OfflineAgent(Agent):
     ) -> Analysis:
         """Summarise the conversation and fill the payload-schema fields it settles."""
         zone = _local_zone(recipient.phone_number)
-        category = reason_category(recipient.reason)
-        readings = _read_replies(transcript, profile.language, zone, category)
+        reason = read_reason(recipient.reason)
+        readings = _read_replies(transcript, profile.language, zone, reason.category)
         opted_out = any(reading.intent == "opt-out" for reading in readings)
         decisive = [reading for reading in readings if reading.exchange.polarity is not None]
         overall = decisive[-1].exchange.polarity if decisive else None
@@ -394,8 +292,33 @@ class OfflineAgent(Agent):
                 month_first=recipient.phone_number.startswith("+1"),
                 zone=zone,
             )
-        summary = _summary(profile, recipient, readings, category)
+
+        # the summary repeats the day and time of the answer that settled the conversation
+        given: When | None = None
+        stated: When | None = None
+        if readings:
+            deciding = decisive[-1] if decisive else readings[-1]
+            exchange = deciding.exchange
+            given, stated = _days_and_times(recipient, exchange.reply, exchange.local_date)
+        summary = write_summary(
+            _language(profile.language),
+            reason,
+            _recipient_name(recipient.variables, "friendly"),
+            [Answer(reading.intent, reading.exchange.reply) for reading in readings],
+            given,
+            stated,
+        )
         return Analysis(summary=summary, opted_out=opted_out, fields=fields)
+
+
+def _days_and_times(
+    recipient: Recipient, reply: str, today: date
+) -> tuple[When | None, When | None]:
+    """Return the day and time in a reply and those in the reason, read on the reply's date."""
+    month_first = recipient.phone_number.startswith("+1")
+    given = find_when(reply, today, month_first=month_first)
+    stated = find_when(recipient.reason, today, month_first=month_first)
+    return given, stated
 
 
 @dataclass(frozen=True)
@@ -421,47 +344,3 @@ def _read_replies(
         polarity = {"agreement": True, "refusal": False}.get(intent)
         readings.append(_Reading(intent, Exchange(prompt, turn.text, local, polarity)))
     return readings
-
-
-def _quote(text: str, limit: int = 80) -> str:
-    """Return a message for quoting in a summary, cut at a word boundary after `limit`."""
-    text = _clean(text).replace('"', "'")
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(" ,;:") + "…"
-
-
-_OUTCOMES: dict[Intent, str] = {
-    "opt-out": 'The recipient asked to stop receiving messages ("{quote}") and was opted out.',
-    "agreement": 'The recipient agreed ("{quote}"), so the goal was reached.',
-    "refusal": 'The recipient declined ("{quote}").',
-    "question": 'The recipient asked "{quote}" but did not give an answer.',
-    "goodbye": 'The recipient replied "{quote}" without answering.',
-    "unsure": 'The recipient was unsure ("{quote}") and did not give a clear answer.',
-    "other": 'The recipient replied "{quote}" without a clear answer.',
-}
-
-
-def _summary(
-    profile: AgentProfile, recipient: Recipient, readings: list[_Reading], category: Category
-) -> str:
-    """Write one or two sentences: what was asked, how the recipient answered, the outcome."""
-    reason = _clean(recipient.reason).rstrip(" .!?;,:")
-    agent = _clean(profile.name) or "The agent"
-    asked = f"{agent} texted the recipient about: {reason}."
-    if not readings:
-        return f"{asked} The recipient did not reply."
-    final = {"opt-out", "agreement", "refusal"}
-    deciding = next(
-        (reading for reading in reversed(readings) if reading.intent in final), readings[-1]
-    )
-    outcome = _OUTCOMES[deciding.intent].format(quote=_quote(deciding.exchange.reply))
-    if deciding.intent == "agreement" and category == "feedback":
-        outcome = outcome.replace("agreed", "gave feedback", 1)
-    earlier = readings[: readings.index(deciding)]
-    question = next((reading for reading in earlier if reading.intent == "question"), None)
-    if question is not None and deciding.intent in final:
-        lead = f'The recipient first asked "{_quote(question.exchange.reply, 40)}", then'
-        outcome = lead + " " + outcome.removeprefix("The recipient ")
-    return f"{asked} {outcome}"

@@ -33,6 +33,9 @@ class ToneText:
     goodbye: str
     follow_up: tuple[str, str]
     unsure: str
+    # "I write to {reason}." for a reason that opens with an infinitive; "" when the
+    # language needs another word order (German puts the verb last).
+    purpose: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,13 +43,23 @@ class LanguageText:
     """The wording of one language: tones, goal questions, confirmations and labels."""
 
     tones: dict[str, ToneText]
-    # English joins the reason with "to" or "about"; other languages quote it after a colon.
+    # English rewords an English reason; other languages quote it (see `quote`).
     links_reason: bool
     reason_short: str
     # Per register and goal: the full question and a short one.
     questions: dict[Register, dict[Category, tuple[str, str]]]
     confirmations: dict[Register, dict[Category, str]]
     detail_labels: dict[str, str]
+    # Template that quotes a reason in another language, as the `{reason}` of a tone.
+    quote: str
+    # An offer quoted from an English reason: "We can offer you: {quote}."
+    offer: dict[Register, str]
+    # Per register, questions by what the reason asks for: "confirm", "interest" (in an
+    # offer), "choose" (a day and time) and "reply" (to a question quoted from the reason).
+    ask_questions: dict[Register, dict[str, tuple[str, str]]]
+    # Confirmations that repeat the day and time the recipient gave ("{when}").
+    noted_when: dict[Register, str]
+    pay_when: dict[Register, str]
 
 
 _EN_QUESTIONS: dict[Category, tuple[str, str]] = {
@@ -62,6 +75,13 @@ _EN_CONFIRMATIONS: dict[Category, str] = {
     "feedback": "Your feedback has been passed on to the team.",
     "payment": "I've noted your payment.",
     "general": "That's noted.",
+}
+
+_EN_ASK_QUESTIONS: dict[str, tuple[str, str]] = {
+    "confirm": ("Can you confirm?", "Can you confirm?"),
+    "interest": ("Would you be interested?", "Interested?"),
+    "choose": ("What day and time would suit you?", "What day suits you?"),
+    "reply": ("Could you let me know?", "Could you let me know?"),
 }
 
 ENGLISH = LanguageText(
@@ -148,6 +168,17 @@ ENGLISH = LanguageText(
         "location": "location",
         "plan": "plan",
     },
+    quote='about the following: "{text}"',
+    offer={
+        "informal": "We can offer you the following: {quote}.",
+        "formal": "We can offer you the following: {quote}.",
+    },
+    ask_questions={"informal": _EN_ASK_QUESTIONS, "formal": _EN_ASK_QUESTIONS},
+    noted_when={"informal": "I've noted {when}.", "formal": "I have noted {when}."},
+    pay_when={
+        "informal": "I've noted that you'll pay {when}.",
+        "formal": "I have noted that you will pay {when}.",
+    },
 )
 
 SPANISH = LanguageText(
@@ -160,6 +191,7 @@ SPANISH = LanguageText(
             identity="soy {agent}.",
             pleasantry="¡Espero que estés bien!",
             reason="Te escribo por lo siguiente: {reason}.",
+            purpose="Te escribo para {reason}.",
             confirm="¡Genial, gracias!",
             refused="No hay problema, gracias por avisarme. ¡Que tengas un buen día!",
             goodbye="¡Gracias, que tengas un buen día!",
@@ -177,6 +209,7 @@ SPANISH = LanguageText(
             identity="le escribe {agent}.",
             pleasantry="",
             reason="Le escribo por el siguiente motivo: {reason}.",
+            purpose="Le escribo para {reason}.",
             confirm="Muchas gracias por su respuesta.",
             refused="Entendido. Gracias por su respuesta y que tenga un buen día.",
             goodbye="Muchas gracias. Un saludo.",
@@ -194,6 +227,7 @@ SPANISH = LanguageText(
             identity="{agent} por aquí.",
             pleasantry="",
             reason="Te escribo por esto: {reason}.",
+            purpose="Te escribo para {reason}.",
             confirm="¡Genial, gracias!",
             refused="¡Sin problema, gracias igual!",
             goodbye="¡Gracias, chao!",
@@ -211,6 +245,7 @@ SPANISH = LanguageText(
             identity="le escribe {agent}.",
             pleasantry="Espero que se encuentre bien.",
             reason="Le escribo por lo siguiente: {reason}.",
+            purpose="Le escribo para {reason}.",
             confirm="Muchísimas gracias, se lo agradezco de verdad.",
             refused="Lo entiendo perfectamente, gracias por hacérmelo saber. ¡Cuídese!",
             goodbye="Gracias, ¡cuídese mucho!",
@@ -263,6 +298,30 @@ SPANISH = LanguageText(
         "location": "lugar",
         "plan": "plan",
     },
+    quote='"{text}"',
+    offer={
+        "informal": "Podemos ofrecerte lo siguiente: {quote}.",
+        "formal": "Podemos ofrecerle lo siguiente: {quote}.",
+    },
+    ask_questions={
+        "informal": {
+            "confirm": ("¿Me lo confirmas?", "¿Lo confirmas?"),
+            "interest": ("¿Te interesa?", "¿Te interesa?"),
+            "choose": ("¿Qué día y hora te vienen bien?", "¿Qué día te va bien?"),
+            "reply": ("¿Me respondes cuando puedas?", "¿Me respondes?"),
+        },
+        "formal": {
+            "confirm": ("¿Me lo confirma?", "¿Lo confirma?"),
+            "interest": ("¿Le interesa?", "¿Le interesa?"),
+            "choose": ("¿Qué día y hora le vienen bien?", "¿Qué día le va bien?"),
+            "reply": ("¿Me responde cuando pueda?", "¿Me responde?"),
+        },
+    },
+    noted_when={"informal": "Queda anotado: {when}.", "formal": "Queda anotado: {when}."},
+    pay_when={
+        "informal": "Queda anotado que pagarás {when}.",
+        "formal": "Queda anotado que pagará {when}.",
+    },
 )
 
 FRENCH = LanguageText(
@@ -275,6 +334,7 @@ FRENCH = LanguageText(
             identity="ici {agent}.",
             pleasantry="J'espère que vous allez bien !",
             reason="Je vous écris pour la raison suivante : {reason}.",
+            purpose="Je vous écris pour {reason}.",
             confirm="Parfait, merci !",
             refused="Pas de souci, merci de m'avoir prévenu. Bonne journée !",
             goodbye="Merci, bonne journée !",
@@ -292,6 +352,7 @@ FRENCH = LanguageText(
             identity="je suis {agent}.",
             pleasantry="",
             reason="Je me permets de vous écrire au sujet suivant : {reason}.",
+            purpose="Je me permets de vous écrire pour {reason}.",
             confirm="Je vous remercie de votre réponse.",
             refused="C'est bien noté. Je vous remercie de votre réponse et vous souhaite une "
             "bonne journée.",
@@ -311,6 +372,7 @@ FRENCH = LanguageText(
             identity="c'est {agent}.",
             pleasantry="",
             reason="Je t'écris pour ça : {reason}.",
+            purpose="Je t'écris pour {reason}.",
             confirm="Super, merci !",
             refused="Pas de souci, merci quand même !",
             goodbye="Merci, à plus !",
@@ -328,6 +390,7 @@ FRENCH = LanguageText(
             identity="ici {agent}.",
             pleasantry="J'espère que vous allez bien.",
             reason="Je vous écris pour la raison suivante : {reason}.",
+            purpose="Je vous écris pour {reason}.",
             confirm="Merci beaucoup, je vous en suis très reconnaissant.",
             refused="Je comprends tout à fait, merci de me l'avoir dit. Prenez soin de vous !",
             goodbye="Merci, prenez soin de vous !",
@@ -388,6 +451,30 @@ FRENCH = LanguageText(
         "amount": "montant",
         "location": "lieu",
         "plan": "formule",
+    },
+    quote='"{text}"',
+    offer={
+        "informal": "On peut te proposer ceci : {quote}.",
+        "formal": "Nous pouvons vous proposer ceci : {quote}.",
+    },
+    ask_questions={
+        "informal": {
+            "confirm": ("Tu peux me le confirmer ?", "Tu confirmes ?"),
+            "interest": ("Ça t'intéresse ?", "Ça t'intéresse ?"),
+            "choose": ("Quel jour et quelle heure te conviennent ?", "Quel jour te va ?"),
+            "reply": ("Tu peux me répondre ?", "Tu me réponds ?"),
+        },
+        "formal": {
+            "confirm": ("Pouvez-vous me le confirmer ?", "Vous confirmez ?"),
+            "interest": ("Cela vous intéresse ?", "Cela vous intéresse ?"),
+            "choose": ("Quel jour et quelle heure vous conviendraient ?", "Quel jour vous va ?"),
+            "reply": ("Pouvez-vous me répondre ?", "Vous me répondez ?"),
+        },
+    },
+    noted_when={"informal": "C'est noté : {when}.", "formal": "C'est noté : {when}."},
+    pay_when={
+        "informal": "C'est noté, tu régleras {when}.",
+        "formal": "C'est noté, vous réglerez {when}.",
     },
 )
 
@@ -509,6 +596,27 @@ GERMAN = LanguageText(
         "location": "Ort",
         "plan": "Tarif",
     },
+    quote='"{text}"',
+    offer={
+        "informal": "Wir können dir Folgendes anbieten: {quote}.",
+        "formal": "Wir können Ihnen Folgendes anbieten: {quote}.",
+    },
+    ask_questions={
+        "informal": {
+            "confirm": ("Kannst du mir das kurz bestätigen?", "Bestätigst du?"),
+            "interest": ("Hast du Interesse?", "Interesse?"),
+            "choose": ("Welcher Tag und welche Uhrzeit passen dir?", "Welcher Tag passt dir?"),
+            "reply": ("Kannst du mir kurz antworten?", "Antwortest du mir?"),
+        },
+        "formal": {
+            "confirm": ("Können Sie mir das kurz bestätigen?", "Bestätigen Sie?"),
+            "interest": ("Haben Sie Interesse?", "Interesse?"),
+            "choose": ("Welcher Tag und welche Uhrzeit passen Ihnen?", "Welcher Tag passt Ihnen?"),
+            "reply": ("Können Sie mir kurz antworten?", "Antworten Sie mir?"),
+        },
+    },
+    noted_when={"informal": "Notiert: {when}.", "formal": "Notiert: {when}."},
+    pay_when={"informal": "Notiert: Du zahlst {when}.", "formal": "Notiert: Sie zahlen {when}."},
 )
 
 PHRASES: dict[str, LanguageText] = {"en": ENGLISH, "es": SPANISH, "fr": FRENCH, "de": GERMAN}
