@@ -106,6 +106,10 @@ class Provider(abc.ABC):
         """Return inbound messages that arrived since `since` (the runner may have been down)."""
         return []
 
+    def pending_events(self) -> int:
+        """Return how many events the provider holds that are not yet in the spool."""
+        return 0
+
     def routes(self) -> list[BaseRoute]:
         """Return the HTTP routes on which the provider delivers callbacks to the runner."""
         return []

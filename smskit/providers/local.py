@@ -106,6 +106,10 @@ class LocalProvider(Provider):
             return None
         return SendResult(record["sid"], "sent")
 
+    def pending_events(self) -> int:
+        """Return how many `delivered` statuses wait to be written to the spool."""
+        return len(self._statuses)
+
     def sent_at(self, attempt_id: str) -> datetime | None:
         """Return when the ledger recorded the attempt, or None if it never was sent."""
         record = self._sent.get(attempt_id)

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -77,6 +77,7 @@ class TickOutput:
     settings: dict[str, Any] = field(default_factory=dict)
     claimed: list[ClaimedTask] = field(default_factory=list)
     unfinished: int = 0
+    done: int = 0
     outbox_pending: int = 0
 
 
@@ -114,6 +115,9 @@ class Runner:
         self.batch_states: dict[int, str] = {}
         self.waiting_updates: dict[int, tuple[str, datetime | None]] = {}
         self.export_needed = True
+        # Project time up to which every spooled event has been applied; sessions close only
+        # up to it. Nothing is applied before the first tick.
+        self.applied_through = datetime.min.replace(tzinfo=UTC)
         self.deliverer: Deliverer | None = None
         self.accepting_work = True
         self.idle = False
@@ -121,6 +125,7 @@ class Runner:
         self._claim_after = 0
         self._spool_offset = 0
         self._unfinished = 1
+        self._done: int | None = None
         self._outbox_pending = 0
 
     # set-up
@@ -194,8 +199,10 @@ class Runner:
 
     async def tick(self) -> None:
         """Run one tick: one transaction, then hand what it read to the loops."""
+        read_at = self.clock.now()
         events, offset = await asyncio.to_thread(self.spool.read_from, self._spool_offset)
-        self.metrics.spool_backlog.set(self.spool.size() - offset)
+        backlog = self.spool.size() - offset
+        self.metrics.spool_backlog.set(backlog)
         claim = 0
         if self.accepting_work and not self.stop.is_set():
             claim = max(0, CLAIM_LIMIT - self.dispatcher.pending())
@@ -206,10 +213,11 @@ class Runner:
             spool_offset=offset,
             waiting=self.waiting_updates,
             webhooks=self.closer.take_webhooks(),
-            # Inbound from a number whose session is not open (greeting still being written,
-            # or closing) is stored as after the session.
+            # Inbound from a number whose conversation is closing is stored as after the session.
+            # A conversation whose greeting is still being sent takes the reply and answers it
+            # once the session opens.
             open_phones={
-                phone: c.task_id for phone, c in self.sessions.by_phone.items() if c.is_open
+                phone: c.task_id for phone, c in self.sessions.by_phone.items() if not c.closing
             },
             claim=claim,
             claim_after=self._claim_after,
@@ -228,6 +236,8 @@ class Runner:
         self.metrics.lock_waits.set(self.store.lock.waits)
         self._spool_offset = offset
         self._after_tick(data, output)
+        if self.spool.reached_end:
+            self.applied_through = read_at
 
     def _requeue(self, data: TickInput) -> None:
         # The store was busy: keep everything for the next tick; nothing is lost.
@@ -270,9 +280,12 @@ class Runner:
             output.batch_states = dict(query_rows(conn, "SELECT batch_id, state FROM batches"))
             if data.claim:
                 output.claimed = _claim(conn, data.claim_after, data.claim)
-            output.unfinished = int(
-                query_value(conn, "SELECT count(*) FROM tasks WHERE state <> 'done'")
-            )
+            unfinished, done = query_rows(
+                conn,
+                "SELECT count(*) FILTER (WHERE state <> 'done'), "
+                "count(*) FILTER (WHERE state = 'done') FROM tasks",
+            )[0]
+            output.unfinished, output.done = int(unfinished), int(done)
             output.outbox_pending = int(
                 query_value(conn, "SELECT count(*) FROM deliveries WHERE state = 'pending'")
             )
@@ -296,6 +309,11 @@ class Runner:
             self.sessions.on_status_failure(*failure)
         if data.webhooks and self.deliverer is not None:
             self.deliverer.wake()
+        # The results change when tasks end. Exporting after the commit that ended them means
+        # an export that ran between a close and its commit cannot leave the results stale.
+        if output.done != self._done:
+            self.export_needed = True
+        self._done = output.done
         self._unfinished = output.unfinished
         self._outbox_pending = output.outbox_pending
 
@@ -330,6 +348,7 @@ class Runner:
             or self.export_needed
             or self._outbox_pending
             or self.spool.size() > self._spool_offset
+            or self.provider.pending_events()
         )
         self.idle = not busy
         if self.until_idle and self.idle:
@@ -348,6 +367,9 @@ class Runner:
         if slot is not None:
             await self.clock.sleep_until(slot)
         await self.dispatcher.send_limiter.acquire()
+        if conversation.opted_out:
+            self._skip_greeting(conversation, intent)
+            return
         try:
             result = await self.outbound.send(intent)
         except ProviderError as error:
@@ -357,6 +379,26 @@ class Runner:
         now = self.clock.now()
         self.outbound.record_sent(intent, result, now)
         self._open(conversation, intent.body, now)
+
+    def _skip_greeting(self, conversation: Conversation, intent: Intent) -> None:
+        """End a task whose number opted out after its greeting was recorded, before sending."""
+        now = self.clock.now()
+        reason = "not sent: the number opted out before the greeting went out"
+        self.journal.update_message(
+            intent.message_id, status="failed", error_message=reason, status_at=now
+        )
+        self.journal.update_task(
+            conversation.task_id,
+            state="done",
+            status="failed",
+            outcome="suppressed",
+            error_message=reason,
+            ended_at=now,
+            updated_at=now,
+        )
+        self.sessions.release(conversation)
+        self.export_needed = True
+        logger.info("task %s: greeting not sent, the number opted out", conversation.task_id)
 
     def _open(self, conversation: Conversation, text: str, sent_at: datetime) -> None:
         conversation.sent += 1
@@ -376,7 +418,10 @@ class Runner:
 
     async def recover(self) -> None:
         """Resume every unfinished conversation left by the previous run."""
-        frame, messages = await asyncio.to_thread(self._load_unfinished)
+        frame, messages, detached = await asyncio.to_thread(self._load_unfinished)
+        for row in detached.to_dicts():
+            loop = asyncio.get_running_loop()
+            loop.create_task(self._resume_detached(_intent_from_row(row)))
         by_task: dict[int, list[dict[str, Any]]] = {}
         for message in messages.to_dicts():
             by_task.setdefault(message["task_id"], []).append(message)
@@ -389,7 +434,7 @@ class Runner:
         if frame.height:
             logger.info("resumed %d unfinished conversations", frame.height)
 
-    def _load_unfinished(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def _load_unfinished(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         with self.store.transaction() as conn:
             tasks = query_frame(
                 conn,
@@ -403,7 +448,16 @@ class Runner:
                 "WHERE t.state IN ('sending', 'in_session', 'closing') "
                 "ORDER BY m.created_at, m.message_id",
             )
-        return tasks, messages
+            # Confirmations and help answers whose task is finished, or that belong to no task.
+            detached = query_frame(
+                conn,
+                "SELECT m.* FROM messages m LEFT JOIN tasks t USING (task_id) "
+                "WHERE m.direction = 'outbound' AND m.status = 'pending' "
+                "AND m.provider_message_id IS NULL "
+                "AND (t.task_id IS NULL OR t.state IN ('done', 'queued', 'waiting', 'paused')) "
+                "ORDER BY m.message_id",
+            )
+        return tasks, messages, detached
 
     async def _recover_conversation(
         self, conversation: Conversation, task: dict[str, Any], messages: list[dict[str, Any]]
@@ -472,6 +526,17 @@ class Runner:
         sent_at = self._provider_sent_at(intent) or self.clock.now()
         self.outbound.record_sent(intent, found, sent_at)
         self._open(conversation, intent.body, sent_at)
+
+    async def _resume_detached(self, intent: Intent) -> None:
+        """Resolve a confirmation or help answer left pending by a crash: find it or send it."""
+        found = await self.outbound.resolve(intent)
+        if found is None:
+            try:
+                found = await self.outbound.send(intent)
+            except ProviderError as error:
+                self.outbound.record_failed(intent, error, self.clock.now())
+                return
+        self.outbound.record_sent(intent, found, self._provider_sent_at(intent) or self.clock.now())
 
     async def _resume_reply(self, conversation: Conversation, intent: Intent) -> None:
         found = await self.outbound.resolve(intent)

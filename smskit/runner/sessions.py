@@ -111,6 +111,10 @@ class Sessions:
             logger.info("%s opted back in", phone)
             return
         if keyword == "help":
+            if conversation is not None and conversation.is_open:
+                # HELP is a reply of the recipient, though the agent does not answer it.
+                conversation.transcript.append(Turn("recipient", text, at))
+                conversation.replies += 1
             help_text = self.runner.settings[attrs.HELP_TEXT]
             if help_text:
                 self._send_service(phone, message["task_id"], "help", help_text)
@@ -155,6 +159,10 @@ class Sessions:
         confirmation = self.runner.settings[attrs.OPT_OUT_CONFIRMATION]
         if confirmation:
             self._send_service(phone, task_id, "confirmation", confirmation)
+        if conversation is not None and conversation.started_at is None:
+            # The greeting is recorded but not sent yet: it will not be sent.
+            conversation.opted_out = True
+            return
         if conversation is not None and conversation.is_open:
             if text is not None:
                 conversation.transcript.append(Turn("recipient", text, now))
