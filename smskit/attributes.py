@@ -187,9 +187,11 @@ def _region(name: str, text: str) -> str | None:
 
 def _time_zone(name: str, text: str) -> str:
     value = text.strip()
+    # ZoneInfo raises OSError for a folder of the zone database, such as "Europe", and for a
+    # name too long to be a file name.
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise _reject(
             name, text, "expected an IANA time zone such as UTC or America/New_York"
         ) from None
