@@ -36,6 +36,7 @@ _LINE_BREAK_SQL = r"\r\n|[\r\n\x{0B}\x{0C}\x{85}\x{2028}\x{2029}]"
 
 # Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
 _FORMULA_START = r"^([=+\-@\t\r])"
+_E164 = r"^\+[0-9]{2,15}$"
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _SCHEMA_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
 # Row terminator used while splitting the CSV text into chunks (see `csv_chunks`).
@@ -242,22 +243,30 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
     """Prefix text cells that a spreadsheet would read as a formula with an apostrophe.
 
     Cells of text columns that start with `=`, `+`, `-`, `@`, a tab or a carriage return get a
-    leading `'`. The E.164 `phone_number` column and non-text columns are left as they are.
+    leading `'`, except E.164 numbers in the `phone_number` column. For a row rejected at
+    validation, that column contains the phone cell as it was written, so it is checked too.
+    Non-text columns are left as they are.
     """
-    columns = [
-        name
-        for name, dtype in frame.schema.items()
-        if dtype == pl.String and name != "phone_number"
-    ]
+    columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     if not columns or frame.is_empty():
         return frame
     # Checking first is cheaper than rewriting columns that need nothing, the usual case.
-    needed = frame.select(pl.col(name).str.contains(_FORMULA_START).any() for name in columns)
+    needed = frame.select(_formula_cells(name).any() for name in columns)
     return frame.with_columns(
-        pl.col(name).str.replace(_FORMULA_START, "'$1")
+        pl.when(_formula_cells(name))
+        .then(pl.col(name).str.replace(_FORMULA_START, "'$1"))
+        .otherwise(pl.col(name))
+        .alias(name)
         for name, flag in zip(columns, needed.row(0), strict=True)
         if flag
     )
+
+
+def _formula_cells(name: str) -> pl.Expr:
+    starts = pl.col(name).str.contains(_FORMULA_START)
+    if name == "phone_number":
+        return starts & ~pl.col(name).str.contains(_E164)
+    return starts
 
 
 def _neutralise_text(text: str) -> str:
