@@ -24,7 +24,12 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 class BodyLimit:
-    """Reject request bodies larger than `limit` bytes with 413."""
+    """Reject request bodies larger than `limit` bytes with 413.
+
+    The body is read, up to the limit, before the app runs, and then handed to the app. The
+    413 therefore never depends on how the app handles a body cut short: an exception raised
+    while the app reads would be answered with 500 by Starlette's error middleware.
+    """
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -38,24 +43,31 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await PlainTextResponse("request body too large", 413)(scope, receive, send)
             return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                # the client disconnected before it sent the whole body
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await PlainTextResponse("request body too large", 413)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body: Message | None = {"type": "http.request", "body": b"".join(chunks)}
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await PlainTextResponse("request body too large", 413)(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal body
+            if body is not None:
+                message, body = body, None
+                return message
+            return await receive()
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 def build_app(runner: Runner) -> ASGIApp:
