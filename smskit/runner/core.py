@@ -546,9 +546,10 @@ class Runner:
             except ProviderError as error:
                 self.outbound.record_failed(intent, error, self.clock.now())
                 return
-            conversation.transcript.append(Turn("agent", intent.body, self.clock.now()))
-            conversation.sent += 1
-        self.outbound.record_sent(intent, found, self._provider_sent_at(intent) or self.clock.now())
+        sent_at = self._provider_sent_at(intent) or self.clock.now()
+        conversation.transcript.append(Turn("agent", intent.body, sent_at))
+        conversation.sent += 1
+        self.outbound.record_sent(intent, found, sent_at)
 
     def _provider_sent_at(self, intent: Intent) -> datetime | None:
         sent_at = getattr(self.provider, "sent_at", None)
