@@ -10,6 +10,7 @@ results, the webhooks or error messages.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -20,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -30,18 +32,28 @@ import pytest
 from fake_twilio import SENDER, FakeTwilio
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from local_server import ThreadedServer
+from model_server import ModelServer, error
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 from stress_helpers import configure_twilio, free_port
-from test_runner import REPO, RUNNER, wait_for
+from test_runner import REPO, RUNNER, Runners, batch_csv, log_text, wait_for
+from test_runner_twilio import respond
 
 import smskit
 from smskit import attributes as attrs
 from smskit.batchfile import PHONE_ALIASES, REASON_ALIASES
+from smskit.clock import Clock
 from smskit.errors import InvalidInputError
 from smskit.results import neutralise, to_csv
+from smskit.runner.signing import resolve_headers
 from smskit.validation import Validation, validate_batch
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1", "ascii", "shift_jis")
+START = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
 INBOUND = "/providers/twilio/inbound"
 STATUS = "/providers/twilio/status"
 
@@ -456,3 +468,169 @@ def test_http_binds_loopback(runner_server: RunnerServer) -> None:
     assert listening_addresses(runner_server.port) == ["0100007F"]
     log = (runner_server.data / "logs" / "runner.log").read_text("utf-8")
     assert f"HTTP server on http://127.0.0.1:{runner_server.port}" in log
+
+
+# secrets
+
+
+@pytest.fixture
+def runners(data_dir: Path) -> Iterator[Runners]:
+    started = Runners(data_dir)
+    yield started
+    started.kill_all()
+
+
+def smskit_status(data: Path) -> str:
+    """Return what `smskit status --json` prints for a data folder."""
+    command = [str(Path(sys.executable).parent / "smskit"), "status", "--json", "--data", str(data)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+class EchoingReceiver:
+    """A webhook endpoint that fails each delivery's first attempt with a body that echoes the
+    request's headers, as a careless error page would, and accepts the second."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.seen: set[str] = set()
+        self.server = ThreadedServer(
+            Starlette(routes=[Route("/hook", self._receive, methods=["POST"])])
+        )
+
+    @property
+    def url(self) -> str:
+        return self.server.url + "/hook"
+
+    async def _receive(self, request: Request) -> Response:
+        headers = dict(request.headers)
+        self.requests.append((headers, await request.body()))
+        if headers["webhook-id"] in self.seen:
+            return JSONResponse({"ok": True})
+        self.seen.add(headers["webhook-id"])
+        return PlainTextResponse(f"rejected request with headers {headers}", 500)
+
+
+def test_resolve_headers_substitutes_environment() -> None:
+    headers = {"Authorization": "Bearer ${TOKEN}", "X-Pair": "${TOKEN}-${OTHER}", "X-Plain": "$A"}
+    resolved, secrets = resolve_headers(headers, {"TOKEN": "one", "OTHER": "two"})
+    assert resolved == {"Authorization": "Bearer one", "X-Pair": "one-two", "X-Plain": "$A"}
+    assert secrets == ["one", "one", "two"]
+
+
+def test_resolve_headers_missing_variable_named() -> None:
+    with pytest.raises(InvalidInputError, match="environment variable CRM_TOKEN, which is not set"):
+        resolve_headers({"Authorization": "Bearer ${CRM_TOKEN}"}, {"OTHER": "secret-value"})
+
+
+def secret_forms(secrets: dict[str, str]) -> dict[str, bytes]:
+    """Return every secret as bytes, with the encoded forms that could carry it."""
+    forms = {name: value.encode() for name, value in secrets.items()}
+    webhook_key = secrets["SMSKIT_WEBHOOK_SECRET"].removeprefix("whsec_")
+    forms["SMSKIT_WEBHOOK_SECRET key"] = base64.b64decode(webhook_key)
+    basic = f"{secrets['TWILIO_ACCOUNT_SID']}:{secrets['TWILIO_AUTH_TOKEN']}"
+    forms["Twilio basic auth"] = base64.b64encode(basic.encode())
+    del forms["TWILIO_ACCOUNT_SID"]
+    return forms
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    """Return the bytes of every file under `folder`, by path."""
+    return {str(path): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def table_texts(project: smskit.Project) -> dict[str, bytes]:
+    """Return every table of the store as text: each value of each column, cast to text."""
+    texts = {}
+    with project.store.transaction() as conn:
+        tables = [row[0] for row in conn.execute("SHOW TABLES").fetchall()]
+        for table in tables:
+            rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()
+            texts[f"table {table}"] = repr(rows).encode()
+    return texts
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_secrets_never_stored_logged_or_posted(data_dir: Path, runners: Runners) -> None:
+    secrets = {
+        "TWILIO_ACCOUNT_SID": "AC" + os.urandom(16).hex(),
+        "TWILIO_AUTH_TOKEN": "tok" + os.urandom(16).hex(),
+        "OPENAI_API_KEY": "sk-" + os.urandom(16).hex(),
+        "SMSKIT_WEBHOOK_SECRET": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
+        "SMSKIT_TEST_WEBHOOK_TOKEN": "hdr" + os.urandom(16).hex(),
+    }
+    port = free_port()
+    project = smskit.open(data_dir)
+    configure_twilio(project, port)
+    receiver = EchoingReceiver()
+    receiver.server.start()
+    for name, value in {
+        attrs.QUIET_HOURS: "",
+        attrs.SESSION_DURATION: "2",
+        attrs.LLM_MODEL: "openai/gpt-4o-mini",
+        attrs.WEBHOOK_URL: receiver.url,
+        attrs.WEBHOOK_HEADERS: json.dumps(
+            {"Authorization": "Bearer ${SMSKIT_TEST_WEBHOOK_TOKEN}", "X-Campaign": "march"}
+        ),
+    }.items():
+        project.set(name, value)
+    numbers = ["+12025550141", "+12025550142", "+12025550143", "+12025550144"]
+    project.add_batch("secrets", batch_csv(numbers))
+
+    fake = FakeTwilio(
+        account_sid=secrets["TWILIO_ACCOUNT_SID"],
+        auth_token=secrets["TWILIO_AUTH_TOKEN"],
+        now=Clock(60, START).now,
+        inbound_url=f"http://127.0.0.1:{port}{INBOUND}",
+        auto_statuses=("sent", "delivered"),
+        replies={numbers[0]: ["Yes, Tuesday works"], numbers[1]: ["STOP"]},
+    ).start()
+    fake.fail_number(numbers[2], "drop")
+    fake.fail_number(numbers[3], "21211")
+    # The model's error messages quote the API key, as some providers' do.
+    model = ModelServer(
+        [error(500, message=f"invalid key {secrets['OPENAI_API_KEY']}")],
+        responder=respond,
+    ).start()
+    runners.environ.update(
+        secrets,
+        TWILIO_API_BASE=fake.url,
+        OPENAI_API_BASE=model.url,
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+    )
+    try:
+        process = runners.start("--until-idle", "--port", str(port))
+        assert process.wait(timeout=120) == 0, log_text(data_dir)[-3000:]
+        status = smskit_status(data_dir)
+    finally:
+        fake.stop()
+        model.stop()
+        receiver.server.stop()
+
+    # the runs used what the secrets protect
+    delivered = {headers["webhook-id"] for headers, _ in receiver.requests}
+    assert len(delivered) == 3
+    for headers, _ in receiver.requests:
+        assert headers["authorization"] == f"Bearer {secrets['SMSKIT_TEST_WEBHOOK_TOKEN']}"
+        assert headers["webhook-signature"].startswith("v1,")
+    assert any(r.method == "GET" for r in fake.requests)
+    assert len(model.requests) > 2
+    # the receiver's error page repeated the token, and the runner kept it masked
+    errors = project.delivery_attempts()["error"].drop_nulls().to_list()
+    assert any("'authorization': 'Bearer ***'" in text for text in errors), errors
+    assert "invalid key ***" in log_text(data_dir)
+
+    places = folder_files(data_dir)
+    places |= {str(p): p.read_bytes() for p in data_dir.parent.glob("runner-*.stderr")}
+    places |= table_texts(project)
+    places["results csv"] = to_csv(project.results()).encode()
+    places["results json"] = project.results().write_json().encode()
+    places["status"] = status.encode()
+    for index, (headers, body) in enumerate(receiver.requests):
+        headers.pop("authorization")
+        places[f"webhook {index}"] = repr(headers).encode() + body
+    for name, secret in secret_forms(secrets).items():
+        for place, content in places.items():
+            assert secret not in content, f"{name} found in {place}"

@@ -4,6 +4,10 @@ With `SMSKIT_WEBHOOK_SECRET` set, requests are signed as Standard Webhooks speci
 (https://www.standardwebhooks.com): `webhook-signature` is `v1,` followed by the base64
 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`. A secret with the `whsec_` prefix is
 base64 after the prefix; any other secret is used as its UTF-8 bytes.
+
+A value in the headers attribute may contain `${NAME}`, which is replaced by the environment
+variable NAME when a request is sent, so a credential such as `Bearer ${CRM_TOKEN}` stays out
+of the database.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
+import re
 from collections.abc import Mapping
 
 from smskit import __version__
@@ -34,6 +40,47 @@ RESERVED_HEADERS = frozenset(
         "connection",
     }
 )
+
+
+# A reference to an environment variable in a header value.
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def resolve_headers(
+    headers: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Replace every `${NAME}` in header values by the environment variable NAME.
+
+    Returns the headers and the values that were put in, which are secrets. Raises
+    InvalidInputError, naming the header and the variable but no value, when a variable is
+    not set.
+    """
+    env = os.environ if environ is None else environ
+    secrets: list[str] = []
+    resolved: dict[str, str] = {}
+    for name, value in headers.items():
+        parts = ENV_REFERENCE.split(value)
+        # split() alternates literal text and variable names: text, name, text, ...
+        for index in range(1, len(parts), 2):
+            variable = parts[index]
+            parts[index] = env.get(variable, "")
+            if not parts[index]:
+                raise InvalidInputError(
+                    f"header {name} in {WEBHOOK_HEADERS} refers to the environment variable "
+                    f"{variable}, which is not set; set it in the runner's environment",
+                    name=WEBHOOK_HEADERS,
+                    value=variable,
+                )
+            secrets.append(parts[index])
+        resolved[name] = "".join(parts)
+    return resolved, secrets
+
+
+def mask(text: str, secrets: list[str]) -> str:
+    """Replace every occurrence of each secret in `text` with `***`."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def secret_bytes(secret: str) -> bytes:

@@ -41,7 +41,9 @@ from smskit.runner.signing import (
     RESERVED_HEADERS,
     SECRET_ENV,
     header_problem,
+    mask,
     request_headers,
+    resolve_headers,
     secret_bytes,
 )
 from smskit.store import Store, insert_frame, query_frame, query_rows, update_frame
@@ -55,6 +57,8 @@ RETRY_AFTER_CAP_SECONDS = 86_400.0
 CONCURRENCY = 10
 # Bytes of a failed response's body kept in `last_error`.
 ERROR_BODY_BYTES = 200
+# Bytes read past the excerpt, so that a secret of up to this length is masked whole.
+EXCERPT_MARGIN_BYTES = 1024
 
 STATES = ("pending", "delivered", "given-up")
 RETRYABLE_STATUSES = frozenset({408, 429})
@@ -366,24 +370,40 @@ class Deliverer:
         self._warn_reserved(settings.headers)
         started_at = naive_utc(self.clock.now())
         started = time.perf_counter()
-        problem = header_problem(settings.headers)
+        try:
+            headers, secrets = resolve_headers(settings.headers)
+            problem = header_problem(headers)
+        except InvalidInputError as error:
+            headers, secrets, problem = {}, [], str(error)
         if problem is not None:
             # Nothing is sent, but the attempt counts, so the delivery is not retried forever.
             outcome = _error(problem, retryable=True)
         else:
-            outcome = await self._try_post(client, due, settings)
+            outcome = await self._try_post(client, due, settings, headers, secrets)
+        if outcome["error"] and secrets:
+            # A receiver's error page may repeat the request's headers.
+            outcome["error"] = mask(outcome["error"], secrets)
         duration_ms = (time.perf_counter() - started) * 1000
         return _Result(due, started_at, duration_ms, **outcome)
 
     async def _try_post(
-        self, client: httpx.AsyncClient, due: _Due, settings: _Settings
+        self,
+        client: httpx.AsyncClient,
+        due: _Due,
+        settings: _Settings,
+        extra: dict[str, str],
+        secrets: list[str],
     ) -> dict[str, Any]:
-        """POST one delivery and describe the response or the error that ended the attempt."""
+        """POST one delivery and describe the response or the error that ended the attempt.
+
+        `extra` is the headers attribute's headers with their environment references resolved,
+        and `secrets` the values put in for them, which the description masks.
+        """
         timestamp = int(time.time())
-        headers = request_headers(due.delivery_id, timestamp, due.body, settings.headers, self._key)
+        headers = request_headers(due.delivery_id, timestamp, due.body, extra, self._key)
         try:
             async with asyncio.timeout(settings.timeout):
-                return await self._post(client, due, headers, settings.timeout)
+                return await self._post(client, due, headers, settings.timeout, secrets)
         except (TimeoutError, httpx.TimeoutException) as error:
             reason = f"timed out after {settings.timeout:g} s"
             if isinstance(error, httpx.TimeoutException):
@@ -410,14 +430,19 @@ class Deliverer:
             return _error(_describe(error), retryable=True)
 
     async def _post(
-        self, client: httpx.AsyncClient, due: _Due, headers: dict[str, str], timeout: float
+        self,
+        client: httpx.AsyncClient,
+        due: _Due,
+        headers: dict[str, str],
+        timeout: float,
+        secrets: list[str],
     ) -> dict[str, Any]:
         request = client.build_request(
             "POST", due.url, content=due.body.encode(), headers=headers, timeout=timeout
         )
         response = await client.send(request, stream=True)
         try:
-            excerpt = await _read_excerpt(response)
+            excerpt = await _read_excerpt(response, secrets)
         finally:
             await response.aclose()
         status = response.status_code
@@ -544,12 +569,16 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-async def _read_excerpt(response: httpx.Response) -> str:
-    """Read the start of a response body, enough to explain a failure."""
+async def _read_excerpt(response: httpx.Response, secrets: list[str]) -> str:
+    """Read the start of a response body, enough to explain a failure, with secrets masked.
+
+    More than the excerpt is read, so that a secret that the excerpt's end cuts through is
+    masked whole before the cut.
+    """
     data = b""
     async for chunk in response.aiter_raw():
         data += chunk
-        if len(data) >= ERROR_BODY_BYTES:
+        if len(data) >= ERROR_BODY_BYTES + EXCERPT_MARGIN_BYTES:
             break
-    text = data[:ERROR_BODY_BYTES].decode("utf-8", errors="replace")
-    return " ".join(text.split())
+    text = " ".join(mask(data.decode("utf-8", errors="replace"), secrets).split())
+    return text.encode()[:ERROR_BODY_BYTES].decode("utf-8", errors="ignore")
