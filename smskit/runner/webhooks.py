@@ -274,6 +274,8 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._next_due: datetime | None = None
         self._ignored_headers: set[str] = set()
+        # The next round's deliveries, picked in the transaction that recorded the last round.
+        self._prefetched: tuple[list[_Due], _Settings] | None = None
         self.attempts = 0
         self.failures = 0
         self.delivered = 0
@@ -298,8 +300,17 @@ class Deliverer:
             await self.aclose()
 
     async def deliver_due(self, limit: int = 100) -> int:
-        """Attempt every due delivery, up to `limit`, and return the number of attempts."""
-        due, settings = await asyncio.to_thread(self._pick, limit)
+        """Attempt every due delivery, up to `limit`, and return the number of attempts.
+
+        The transaction that records the attempts also picks the deliveries due next, and the
+        next call sends those without a transaction of its own. When none were due then, the
+        next call looks again.
+        """
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0]:
+            due, settings = prefetched[0][:limit], prefetched[1]
+        else:
+            due, settings = await asyncio.to_thread(self._pick, limit)
         if not due:
             return 0
         client = self._get_client()
@@ -310,7 +321,9 @@ class Deliverer:
                 return await self._attempt(client, item, settings)
 
         results = await asyncio.gather(*(attempt(item) for item in due))
-        await asyncio.to_thread(self._record, results, settings.max_attempts)
+        self._prefetched = await asyncio.to_thread(
+            self._record, results, settings.max_attempts, limit
+        )
         return len(results)
 
     async def aclose(self) -> None:
@@ -341,24 +354,27 @@ class Deliverer:
                 waiter.cancel()
 
     def _pick(self, limit: int) -> tuple[list[_Due], _Settings]:
-        now = naive_utc(self.clock.now())
         with self.store.transaction() as conn:
-            settings = attrs.read_settings(conn)
-            rows = query_rows(
-                conn,
-                "SELECT d.delivery_id, d.task_id, d.url, d.body, d.attempts, "
-                "(SELECT count(*) FROM delivery_attempts a WHERE a.delivery_id = d.delivery_id) "
-                "FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= ? "
-                "ORDER BY d.next_attempt_at, d.created_at LIMIT ?",
-                [now, limit],
-            )
-            picked = [row[0] for row in rows]
-            self._next_due = query_rows(
-                conn,
-                "SELECT min(next_attempt_at) FROM deliveries "
-                "WHERE state = 'pending' AND NOT list_contains(?, delivery_id)",
-                [picked],
-            )[0][0]
+            return self._pick_in(conn, limit)
+
+    def _pick_in(self, conn: duckdb.DuckDBPyConnection, limit: int) -> tuple[list[_Due], _Settings]:
+        now = naive_utc(self.clock.now())
+        settings = attrs.read_settings(conn)
+        rows = query_rows(
+            conn,
+            "SELECT d.delivery_id, d.task_id, d.url, d.body, d.attempts, "
+            "(SELECT count(*) FROM delivery_attempts a WHERE a.delivery_id = d.delivery_id) "
+            "FROM deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= ? "
+            "ORDER BY d.next_attempt_at, d.created_at LIMIT ?",
+            [now, limit],
+        )
+        picked = [row[0] for row in rows]
+        self._next_due = query_rows(
+            conn,
+            "SELECT min(next_attempt_at) FROM deliveries "
+            "WHERE state = 'pending' AND NOT list_contains(?, delivery_id)",
+            [picked],
+        )[0][0]
         due = [_Due(*row) for row in rows]
         return due, _Settings(
             headers=settings[attrs.WEBHOOK_HEADERS] or {},
@@ -464,7 +480,10 @@ class Deliverer:
             "retry_after": retry_after,
         }
 
-    def _record(self, results: list[_Result], max_attempts: int) -> None:
+    def _record(
+        self, results: list[_Result], max_attempts: int, limit: int
+    ) -> tuple[list[_Due], _Settings]:
+        """Record the attempts and the new states, then pick up to `limit` deliveries due now."""
         now = naive_utc(self.clock.now())
         attempts_rows = []
         updates = []
@@ -483,6 +502,7 @@ class Deliverer:
         with self.store.transaction() as conn:
             insert_frame(conn, "delivery_attempts", pl.DataFrame(attempts_rows, _ATTEMPTS_SCHEMA))
             update_frame(conn, "deliveries", "delivery_id", pl.DataFrame(updates, _UPDATE_SCHEMA))
+            return self._pick_in(conn, limit)
 
     def _next_state(self, result: _Result, max_attempts: int, now: datetime) -> dict[str, Any]:
         due = result.due
