@@ -77,7 +77,9 @@ def _reject(name: str, text: str, why: str) -> InvalidInputError:
     return InvalidInputError(f"invalid value {text!r} for {name}: {why}", name=name, value=text)
 
 
-def _number(minimum: float, *, inclusive: bool) -> Callable[[str, str], float]:
+def _number(
+    minimum: float, *, inclusive: bool, maximum: float = 1e9
+) -> Callable[[str, str], float]:
     def parse(name: str, text: str) -> float:
         try:
             value = float(text)
@@ -88,6 +90,8 @@ def _number(minimum: float, *, inclusive: bool) -> Callable[[str, str], float]:
         if value < minimum or (not inclusive and value == minimum):
             bound = ">=" if inclusive else ">"
             raise _reject(name, text, f"expected a number {bound} {minimum:g}")
+        if value > maximum:
+            raise _reject(name, text, f"expected a number <= {maximum:g}")
         return value
 
     return parse
@@ -104,6 +108,13 @@ def _integer(minimum: int) -> Callable[[str, str], int]:
         return value
 
     return parse
+
+
+def _name(name: str, text: str) -> str:
+    value = _text(name, text).strip()
+    if not value or len(value) > 40:
+        raise _reject(name, text, "expected a name of 1 to 40 characters, e.g. Alex")
+    return value
 
 
 def _text(name: str, text: str) -> str:
@@ -279,10 +290,10 @@ def _attribute(
 _REGISTRY = [
     _attribute(
         SESSION_DURATION,
-        "number of minutes, > 0",
+        "number of minutes, > 0 and at most 30 days",
         60.0,
         "How long a conversation stays open after the greeting is sent.",
-        _number(0, inclusive=False),
+        _number(0, inclusive=False, maximum=43200),
     ),
     _attribute(
         WEBHOOK_URL,
@@ -305,7 +316,7 @@ _REGISTRY = [
         "Extra HTTP headers sent with every webhook.",
         _headers,
     ),
-    _attribute(AGENT_NAME, "text", "Alex", "The name the agent signs with.", _text),
+    _attribute(AGENT_NAME, "1 to 40 characters", "Alex", "The name the agent signs with.", _name),
     _attribute(
         BUSINESS_CONTEXT, "text", "", "Who the agent writes for and what the business does.", _text
     ),
@@ -371,7 +382,7 @@ _REGISTRY = [
         "messages per second, 0 = unlimited",
         None,
         "Send rate per sender; unset uses the provider default (twilio 1, local 0).",
-        _number(0, inclusive=True),
+        _number(0, inclusive=True, maximum=10000),
     ),
     _attribute(
         DAILY_SEND_CAP, "integer, 0 = none", 0, "Maximum greetings sent per UTC day.", _integer(0)
@@ -410,10 +421,10 @@ _REGISTRY = [
     ),
     _attribute(
         WEBHOOK_TIMEOUT,
-        "seconds, > 0",
+        "seconds, > 0 and at most 300",
         10.0,
         "Timeout of one webhook attempt.",
-        _number(0, inclusive=False),
+        _number(0, inclusive=False, maximum=300),
     ),
     _attribute(
         WEBHOOK_MAX_ATTEMPTS,

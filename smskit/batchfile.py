@@ -90,6 +90,11 @@ def decode_body(body: str | bytes) -> str:
     guesses: version 3.5.3 picked cp1250 for short Western European test bodies, which turns
     Windows-1252's `è` (0xE8) into `č`. Raises InvalidInputError when no decoding fits.
     """
+    if isinstance(body, bytes) and body.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise InvalidInputError(
+            "this is a spreadsheet workbook (Excel or similar), not CSV text; "
+            "save it as 'CSV UTF-8' and use that file"
+        )
     if isinstance(body, str):
         return body.removeprefix("\ufeff")
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

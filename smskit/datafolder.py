@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from smskit.errors import InvalidInputError
+
 ENV_VAR = "SMSKIT_DATA"
 
 
@@ -61,7 +63,19 @@ def resolve_data_folder(data: str | os.PathLike[str] | None = None) -> DataFolde
     else:
         path = _nearest_data_folder(Path.cwd()) or Path.cwd() / "data"
     path = path.expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidInputError(
+            f"data folder {str(path)!r} is a file or lies under one; pass a folder to --data",
+            value=str(path),
+        ) from None
+    except PermissionError:
+        raise InvalidInputError(
+            f"data folder {str(path)!r} cannot be created (permission denied); "
+            "pass a folder you can write to --data",
+            value=str(path),
+        ) from None
     return DataFolder(path)
 
 

@@ -141,6 +141,12 @@ class Project:
         """Validate a CSV body and return the full `Validation` (verdicts, columns, counts)."""
         from smskit.validation import validate_batch
 
+        if not isinstance(body, str | bytes):
+            raise InvalidInputError(
+                f"the CSV body must be text or bytes, got {type(body).__name__}; "
+                "pass the file's content, e.g. open(path, 'rb').read()",
+                value=body,
+            )
         with self.store.transaction() as conn:
             if region is None:
                 region = attrs.read_settings(conn)[attrs.DEFAULT_REGION]
@@ -589,6 +595,7 @@ def _tasks_frame(
         status=pl.when(valid).then(None).otherwise(pl.lit("failed")),
         outcome=pl.col("verdict").replace_strict(_REJECTED, default=None, return_dtype=pl.Utf8),
         error_message=pl.when(valid).then(None).otherwise(pl.col("verdict_message")),
+        summary=pl.when(valid).then(None).otherwise(pl.col("verdict_message")),
         ended_at=pl.when(valid).then(None).otherwise(pl.lit(now)),
         updated_at=pl.lit(now),
     )

@@ -130,7 +130,7 @@ def test_data_folder_resolution_order(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_store_lock_owner_file_written(data_dir: Path) -> None:
     folder = DataFolder(data_dir)
     with Store(folder, program="owner-test").transaction():
-        pass
-    owner = json.loads(folder.store_lock_owner.read_text())
+        owner = json.loads(folder.store_lock_owner.read_text())
     assert owner["pid"] == os.getpid()
     assert owner["program"] == "owner-test"
+    assert folder.store_lock_owner.read_text() == ""

@@ -69,7 +69,12 @@ class Closer:
         )
         task = asyncio.get_running_loop().create_task(self._finish(conversation))
         self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("closing a conversation failed unexpectedly", exc_info=task.exception())
 
     async def _finish(self, conversation: Conversation) -> None:
         runner = self.runner

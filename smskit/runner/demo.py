@@ -13,9 +13,11 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import shutil
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from smskit.clock import Clock
 from smskit.datafolder import DataFolder, resolve_data_folder
 
 EXAMPLE = Path("examples") / "demo_batch.csv"
+REPOSITORY_DATA = Path(__file__).resolve().parents[2] / "data"
 DEMO_START = datetime.fromisoformat("2026-03-02T17:00:00+00:00")
 DEMO_TIME_SCALE = 60.0
 DEMO_SCHEMA = {
@@ -56,11 +59,13 @@ def run_demo(args: argparse.Namespace) -> int:
     from smskit.runner.main import configure_logging
 
     base = resolve_data_folder(args.data)
-    example = base.path / EXAMPLE
+    example = REPOSITORY_DATA / EXAMPLE
     if not example.is_file():
-        raise SystemExit(f"runner: example batch {example} not found; run from the repository")
+        raise SystemExit(f"runner: example batch {example} not found; run from a repository clone")
     folder = _fresh_folder(base.path / "demo")
-    configure_logging("WARNING" if args.log_level == "INFO" else args.log_level, folder)
+    configure_logging(args.log_level, folder)
+    # The demo prints its own report: the console shows warnings only, the log file everything.
+    logging.getLogger().handlers[0].setLevel(logging.WARNING)
     os.environ.setdefault(
         "SMSKIT_WEBHOOK_SECRET", "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     )
@@ -163,6 +168,17 @@ def _verify(headers: Any, body: bytes) -> bool:
     return any(hmac.compare_digest(expected, value) for value in offered)
 
 
+def _command_path(name: str) -> str:
+    """Return how to call a console script of this environment from the current folder."""
+    script = Path(sys.executable).parent / name
+    if not script.exists():
+        return name
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def _report(project: Any, received: list[dict[str, Any]]) -> None:
     from smskit.runner.personas import persona_for
 
@@ -189,10 +205,11 @@ def _report(project: Any, received: list[dict[str, Any]]) -> None:
         f"{results.height} result rows; webhooks received: {len(received)} "
         f"({len(ids)} deliveries, {valid} with a valid signature) at the demo receiver"
     )
-    print(f"results: smskit results --data {project.path}")
+    smskit = _command_path("smskit")
+    print(f"results: {smskit} results --data {project.path}")
     print(
         f"  attribute {attrs.RESULTS} (and _batch_N chunks): "
-        f"smskit attr get {attrs.RESULTS} --data {project.path}"
+        f"{smskit} attr get {attrs.RESULTS} --data {project.path}"
     )
     print(f"webhooks received: {project.path / 'webhooks-received.jsonl'}")
     print(f"runner log: {project.path / 'logs' / 'runner.log'}")

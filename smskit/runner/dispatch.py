@@ -237,6 +237,8 @@ class Dispatcher:
     def _greeting_done(self, greeting: asyncio.Task[None]) -> None:
         self.greeting.discard(greeting)
         self._in_flight.release()
+        if not greeting.cancelled() and greeting.exception() is not None:
+            logger.error("greeting failed unexpectedly", exc_info=greeting.exception())
 
     async def _greet(
         self, task: ClaimedTask, conversation: Conversation, slot: datetime | None

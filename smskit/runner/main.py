@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 
 from smskit.clock import Clock, utc
 from smskit.datafolder import DataFolder, resolve_data_folder
-from smskit.errors import SmskitError, StoreBusyError
+from smskit.errors import InvalidInputError, SmskitError, StoreBusyError
 from smskit.runner.lock import RunnerLock
 
 logger = logging.getLogger("smskit.runner")
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=DEFAULT_PORT,
         help=f"HTTP port for /healthz, /metrics and provider callbacks "
         f"(default {DEFAULT_PORT}; 0 picks a free port; -1 turns it off)",
@@ -76,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="log level",
     )
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -2
+    if not -1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"invalid port {text!r}; use 1-65535, 0 for a free port, or -1 for no server"
+        )
+    return port
 
 
 def _parse_time(text: str) -> datetime:
@@ -169,6 +182,7 @@ async def _serve_locked(
     from smskit.runner.http import create_server
     from smskit.runner.webhooks import Deliverer
 
+    listen_socket = _bind(host, port) if port is not None else None
     runner = Runner(folder, clock, until_idle=until_idle)
     runner.prepare()
     logger.info(
@@ -182,11 +196,15 @@ async def _serve_locked(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, shutdown.set)
+    simulator = None
     if simulate:
         from smskit.runner.simulate import Simulator
 
-        Simulator(runner).attach()
+        simulator = Simulator(runner)
+        simulator.attach()
     await runner.recover()
+    if simulator is not None:
+        simulator.resume()
     await _fetch_missed_inbound(runner)
     deliverer = Deliverer(runner.store, clock)
     runner.deliverer = deliverer
@@ -198,9 +216,9 @@ async def _serve_locked(
         asyncio.create_task(deliverer.run(runner.stop), name="webhooks"),
     ]
     server = None
-    if port is not None:
+    if port is not None and listen_socket is not None:
         server = create_server(runner, host, port)
-        loops.append(asyncio.create_task(server.serve(), name="http"))
+        loops.append(asyncio.create_task(server.serve(sockets=[listen_socket]), name="http"))
         await _log_address(server, runner)
     stopper = asyncio.create_task(shutdown.wait())
     await asyncio.wait(
@@ -215,6 +233,23 @@ async def _serve_locked(
         return 1
     logger.info("runner stopped")
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind the HTTP port before anything starts, so a busy port is one clear error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise InvalidInputError(
+            f"cannot listen on {host}:{port} ({error.strerror}); another program (perhaps a "
+            "runner of another data folder) uses it: pass --port 0 for a free port, or --port -1"
+        ) from None
+    listener.listen(128)
+    return listener
 
 
 async def _log_address(server: object, runner: object) -> None:

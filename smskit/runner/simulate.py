@@ -38,6 +38,18 @@ class Simulator:
             raise RuntimeError("simulated recipients need the local provider")
         provider.on_sent.append(self._on_sent)
 
+    def resume(self) -> None:
+        """Plan the next reply of every conversation resumed after a restart."""
+        for conversation in list(self.runner.sessions.by_task.values()):
+            if not conversation.is_open or conversation.phone in self._scheduled:
+                continue
+            transcript = list(conversation.transcript)
+            self.transcripts[conversation.phone] = transcript
+            persona = self.persona(conversation.phone, conversation.task_id)
+            planned = persona.next_reply(transcript, language=self._language())
+            if planned is not None:
+                self._schedule(conversation.phone, planned.text, planned.delay_seconds)
+
     def persona(self, phone: str, task_id: int | None) -> Persona:
         """Return the persona of a number, chosen once."""
         if phone not in self.personas:
@@ -53,10 +65,11 @@ class Simulator:
         planned = persona.next_reply(transcript, language=self._language())
         if planned is None or sms.to in self._scheduled:
             return
-        task = asyncio.get_running_loop().create_task(
-            self._reply_later(sms.to, planned.text, planned.delay_seconds)
-        )
-        self._scheduled[sms.to] = task
+        self._schedule(sms.to, planned.text, planned.delay_seconds)
+
+    def _schedule(self, phone: str, text: str, delay: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._reply_later(phone, text, delay))
+        self._scheduled[phone] = task
 
     def _language(self) -> str:
         from smskit import attributes as attrs

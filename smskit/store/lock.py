@@ -45,6 +45,7 @@ class StoreLock:
             self._write_owner()
             yield
         finally:
+            self._owner_path.write_text("")
             self._lock.release()
 
     def _write_owner(self) -> None:
