@@ -345,10 +345,25 @@ def _deliveries_list(args: argparse.Namespace) -> int:
 
 
 def _print_frame(frame: Any) -> None:
-    import polars as pl
+    """Print a frame as a plain table: a header, then one line per row, values in full."""
+    if frame.is_empty():
+        print("(none)")
+        return
+    rows = [[_cell(value) for value in row] for row in frame.iter_rows()]
+    header = list(frame.columns)
+    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
+    for line in [header, *rows]:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
 
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=160):
-        print(frame)
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat(sep=" ", timespec="seconds"))
+    return str(value).replace("\n", " ")
 
 
 def _usage(message: str) -> SmskitError:
