@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,10 +25,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
-        parser.print_help()
+        # `smskit batch` without an action shows the batch actions, not every command.
+        getattr(args, "help_parser", parser).print_help()
         return 2
     try:
         return int(args.handler(args))
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) closed the pipe: stop quietly, as other tools do.
+        # Output goes to /dev/null so the exit-time flush raises no second error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except StoreBusyError as error:
         print(f"smskit: {error}", file=sys.stderr)
         return 3
@@ -98,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_status)
 
     deliveries = commands.add_parser("deliveries", parents=[data], help="webhook deliveries")
+    deliveries.set_defaults(help_parser=deliveries)
     delivery_commands = deliveries.add_subparsers(title="actions", metavar="ACTION")
     replay = delivery_commands.add_parser(
         "replay", parents=[data], help="send a given-up delivery again"
@@ -111,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_batch_commands(commands: Any, data: argparse.ArgumentParser) -> None:
     batch = commands.add_parser("batch", help="store, list and control batches")
+    batch.set_defaults(help_parser=batch)
     actions = batch.add_subparsers(title="actions", metavar="ACTION")
     add = actions.add_parser("add", parents=[data], help="validate and store a CSV batch")
     add.add_argument("file", help="CSV file with a header row (- reads standard input)")
@@ -146,6 +155,7 @@ def _add_batch_commands(commands: Any, data: argparse.ArgumentParser) -> None:
 
 def _add_attr_commands(commands: Any, data: argparse.ArgumentParser) -> None:
     attr = commands.add_parser("attr", help="read and change project attributes")
+    attr.set_defaults(help_parser=attr)
     actions = attr.add_subparsers(title="actions", metavar="ACTION")
     listing = actions.add_parser("list", parents=[data], help="list every attribute")
     listing.add_argument("--json", action="store_true", help="print the attributes as JSON")
@@ -303,7 +313,10 @@ def _suppress(args: argparse.Namespace) -> int:
     if not args.phone:
         raise _usage(f"smskit suppress {args.action} needs a phone number")
     if args.action == "add":
-        print(f"{project.suppress(args.phone, args.reason)} added to the suppression list")
+        before = set(project.suppressions()["phone_number"].to_list())
+        number = project.suppress(args.phone, args.reason)
+        note = " (it already was)" if number in before else ""
+        print(f"{number} is on the suppression list{note}")
     else:
         print(f"{project.unsuppress(args.phone)} removed from the suppression list")
     return 0
@@ -317,6 +330,8 @@ def _status(args: argparse.Namespace) -> int:
     runner = f"runner pid {status['runner_pid']}" if status["runner_pid"] else "no runner running"
     print(f"data folder: {status['data']} ({runner})")
     print("tasks: " + ", ".join(f"{state} {count}" for state, count in status["tasks"].items()))
+    for reason, count, until in status["waiting"]:
+        print(f"  waiting for {reason}: {count} (next at {until or 'when a session closes'})")
     if status["outcomes"]:
         print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(status["outcomes"].items())))
     print(f"open sessions: {status['open_sessions']}")

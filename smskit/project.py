@@ -418,6 +418,11 @@ class Project:
                 "SELECT task_id, phone_number, error_message, updated_at FROM tasks "
                 "WHERE state = 'sending' ORDER BY task_id",
             )
+            waiting = query_rows(
+                conn,
+                "SELECT wait_reason, count(*), min(not_before) FROM tasks "
+                "WHERE state = 'waiting' GROUP BY 1 ORDER BY 1",
+            )
             runner = query_value(conn, "SELECT value FROM runtime WHERE key = 'clock'")
         runner_pid = json.loads(runner).get("pid") if runner else None
         return {
@@ -426,6 +431,7 @@ class Project:
             "tasks": {state: int(states.get(state, 0)) for state in TASK_STATES},
             "outcomes": {key: int(value) for key, value in outcomes.items()},
             "open_sessions": int(states.get("in_session", 0)),
+            "waiting": [(reason, int(count), until) for reason, count, until in waiting],
             "outbox": {key: int(value) for key, value in outbox.items()},
             "given_up": given_up.to_dicts(),
             "unresolved_sends": unresolved.to_dicts(),
