@@ -529,27 +529,26 @@ class Runner:
 
     async def _resume_detached(self, intent: Intent) -> None:
         """Resolve a confirmation or help answer left pending by a crash: find it or send it."""
-        found = await self.outbound.resolve(intent)
-        if found is None:
-            try:
-                found = await self.outbound.send(intent)
-            except ProviderError as error:
-                self.outbound.record_failed(intent, error, self.clock.now())
-                return
-        self.outbound.record_sent(intent, found, self._provider_sent_at(intent) or self.clock.now())
+        await self._resume_send(intent)
 
     async def _resume_reply(self, conversation: Conversation, intent: Intent) -> None:
+        sent_at = await self._resume_send(intent)
+        if sent_at is not None:
+            conversation.transcript.append(Turn("agent", intent.body, sent_at))
+            conversation.sent += 1
+
+    async def _resume_send(self, intent: Intent) -> datetime | None:
+        """Find a pending message at the provider or send it; return when it went out."""
         found = await self.outbound.resolve(intent)
         if found is None:
             try:
                 found = await self.outbound.send(intent)
             except ProviderError as error:
                 self.outbound.record_failed(intent, error, self.clock.now())
-                return
+                return None
         sent_at = self._provider_sent_at(intent) or self.clock.now()
-        conversation.transcript.append(Turn("agent", intent.body, sent_at))
-        conversation.sent += 1
         self.outbound.record_sent(intent, found, sent_at)
+        return sent_at
 
     def _provider_sent_at(self, intent: Intent) -> datetime | None:
         sent_at = getattr(self.provider, "sent_at", None)
