@@ -1,9 +1,10 @@
 """The runner: one process per data folder that greets, converses, closes and records.
 
-Every `TICK_SECONDS` the runner opens the store for one transaction, in a worker thread: it
-writes what the journal collected, records the intents of messages about to be sent, applies the
-events spooled since the last tick, reads batch states and settings, and claims queued tasks.
-Everything slow (the agent, the provider, webhooks) happens outside transactions.
+Every `TICK_SECONDS` the runner opens the store for one transaction, in a worker thread. The
+transaction writes what the journal collected and records the intents of messages about to be
+sent. It also applies the events spooled since the last tick, reads batch states and settings,
+and claims queued tasks. Everything slow (the agent, the provider, webhooks) happens outside
+transactions.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ TICK_LOCK_TIMEOUT = 2.0
 
 @dataclass
 class TickInput:
-    """What the loop hands to one tick transaction."""
+    """Input of one tick transaction, taken from the loop's state."""
 
     batch: JournalBatch
     intents: list[Intent]
@@ -68,7 +69,7 @@ class TickInput:
 
 @dataclass
 class TickOutput:
-    """What one tick transaction read."""
+    """Rows and verdicts that one tick transaction read."""
 
     verdicts: dict[str, str] = field(default_factory=dict)
     inbound: list[dict[str, Any]] = field(default_factory=list)
@@ -240,7 +241,7 @@ class Runner:
             self.applied_through = read_at
 
     def _requeue(self, data: TickInput) -> None:
-        # The store was busy: keep everything for the next tick; nothing is lost.
+        # The store was busy, so everything taken for this tick goes back for the next one.
         batch = self.journal.take()
         data.batch.message_inserts += batch.message_inserts
         for task_id, changes in batch.task_updates.items():

@@ -173,7 +173,7 @@ class Sessions:
     def on_status_failure(
         self, message_id: int, status: str, code: str | None, text: str | None
     ) -> None:
-        """A greeting reported undelivered or failed ends its conversation as `undelivered`."""
+        """End the conversation as `undelivered` when its greeting is reported undelivered."""
         conversation = self.by_greeting.get(message_id)
         if conversation is None or not conversation.is_open or conversation.replies:
             return
