@@ -419,3 +419,41 @@ def test_faults_database_locked_30_seconds(data_dir: Path, runners: Runners) -> 
     assert len(attempt_ids) == len(set(attempt_ids))
     outcomes = Counter(project.tasks()["outcome"].to_list())
     assert outcomes == {"completed": 5}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the runner fetches missed inbound messages once at start and never again",
+)
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_faults_missed_inbound_fetched_after_listing_error(
+    data_dir: Path, runners: Runners
+) -> None:
+    number = phone_numbers(1)[0]
+    port = free_port()
+    project = quiet(smskit.open(data_dir), outbound_sms_session_duration="10")
+    configure_twilio(project, port)
+    project.add_batch("missed", batch_csv([number]))
+    fake = FakeTwilio(now=Clock(60, START).now).start()
+    runners.environ.update(fake.environ())
+    try:
+        process = runners.start("--port", str(port))
+        wait_for(
+            lambda: project.tasks()["state"].to_list() == ["in_session"], 30, "the session", process
+        )
+        stopped_at = project.now()
+        assert runners.stop(process) == 0
+
+        # The reply reaches Twilio while no runner listens, and the first listing fails.
+        fake.add_inbound(number, "Yes, Tuesday at 10 works")
+        fake.fail_next_list("500")
+        restarted = runners.start("--until-idle", "--port", str(port), clock_start=stopped_at)
+        assert restarted.wait(timeout=60) == 0
+    finally:
+        fake.stop()
+
+    assert "could not fetch inbound messages received while stopped" in log_text(data_dir)
+    inbound = project.messages(phone=number).filter(direction="inbound")
+    assert inbound["body"].to_list() == ["Yes, Tuesday at 10 works"]
+    assert project.tasks()["outcome"].to_list() == ["completed"]

@@ -91,7 +91,7 @@ def validate_or_reject(body: str | bytes, region: str | None = "US") -> Validati
         return None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.binary(max_size=3000))
 @example(b"")
 @example(b"\xff\xfe")
