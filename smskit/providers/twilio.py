@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://api.twilio.com"
-MAX_CONNECTIONS = 10
+# Sends in flight to Twilio. At a 200 ms answer time, 32 sends about 160 messages a second
+# (measured against a local fake); Twilio's per-sender rate limit usually binds first.
+MAX_CONNECTIONS = 32
 
 E164_PATTERN = re.compile(r"^\+[1-9][0-9]{1,14}$")
 MESSAGING_SERVICE_PATTERN = re.compile(r"^MG[0-9a-fA-F]{32}$")

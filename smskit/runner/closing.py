@@ -139,7 +139,7 @@ class Closer:
         runner.sessions.release(conversation)
         runner.export_needed = True
         logger.warning(
-            "task %s: greeting refused by the provider: %s (%s)",
+            "task %s: greeting not sent: %s (%s)",
             conversation.task_id,
             error,
             outcome,

@@ -119,6 +119,8 @@ class Runner:
         # Project time up to which every spooled event has been applied; sessions close only
         # up to it. Nothing is applied before the first tick.
         self.applied_through = datetime.min.replace(tzinfo=UTC)
+        # Set once the inbound messages that arrived while no runner ran have been fetched.
+        self.inbound_caught_up = False
         self.deliverer: Deliverer | None = None
         self.accepting_work = True
         self.idle = False
@@ -163,7 +165,7 @@ class Runner:
         self.provider = create_provider(self.settings, context)
         self.sender = sender
         self.composer = Composer(create_agent(self.settings), self.settings)
-        self.outbound = Outbound(self, concurrency=64 if self.provider.code == "local" else 10)
+        self.outbound = Outbound(self, concurrency=64 if self.provider.code == "local" else 32)
         self.sessions = Sessions(self)
         self.closer = Closer(self)
         self.dispatcher = Dispatcher(self)
@@ -350,6 +352,7 @@ class Runner:
             or self._outbox_pending
             or self.spool.size() > self._spool_offset
             or self.provider.pending_events()
+            or not self.inbound_caught_up
         )
         self.idle = not busy
         if self.until_idle and self.idle:

@@ -20,6 +20,7 @@ logger = logging.getLogger("smskit.runner")
 
 DEFAULT_PORT = 8787
 SHUTDOWN_GRACE_SECONDS = 5.0
+MISSED_INBOUND_ATTEMPTS = 6
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,7 +206,6 @@ async def _serve_locked(
     await runner.recover()
     if simulator is not None:
         simulator.resume()
-    await _fetch_missed_inbound(runner)
     deliverer = Deliverer(runner.store, clock)
     runner.deliverer = deliverer
     loops = [
@@ -215,6 +215,8 @@ async def _serve_locked(
         asyncio.create_task(run_exports(runner, deliverer), name="export"),
         asyncio.create_task(deliverer.run(runner.stop), name="webhooks"),
     ]
+    # Not a loop: it ends when the fetch is done, which must not stop the runner.
+    catch_up = asyncio.create_task(_fetch_missed_inbound(runner), name="missed inbound")
     server = None
     if port is not None and listen_socket is not None:
         server = create_server(runner, host, port)
@@ -226,6 +228,7 @@ async def _serve_locked(
         return_when=asyncio.FIRST_COMPLETED,
     )
     failed = [task for task in loops if task.done() and task.exception() is not None]
+    catch_up.cancel()
     await _shut_down(runner, server, loops)
     for task in failed:
         logger.error("%s loop failed", task.get_name(), exc_info=task.exception())
@@ -265,18 +268,41 @@ async def _log_address(server: object, runner: object) -> None:
 
 
 async def _fetch_missed_inbound(runner: object) -> None:
+    """Fetch inbound messages that reached the provider while no runner ran, retrying.
+
+    Sessions do not expire until this is done, so a reply sent while the runner was down still
+    counts. After the last attempt fails the runner goes on and says so in the log.
+    """
     from smskit.runner.core import Runner
 
     assert isinstance(runner, Runner)
     since = await asyncio.to_thread(_last_inbound, runner)
-    try:
-        events = await runner.provider.fetch_inbound(since)
-    except SmskitError as error:
-        logger.warning("could not fetch inbound messages received while stopped: %s", error)
+    for attempt in range(1, MISSED_INBOUND_ATTEMPTS + 1):
+        try:
+            events = await runner.provider.fetch_inbound(since)
+        except SmskitError as error:
+            delay = 5.0 * 2 ** (attempt - 1)
+            logger.warning(
+                "could not fetch inbound messages received while stopped (attempt %d of %d): "
+                "%s; trying again in %.0f s",
+                attempt,
+                MISSED_INBOUND_ATTEMPTS,
+                error,
+                delay,
+            )
+            if attempt < MISSED_INBOUND_ATTEMPTS:
+                await runner.clock.sleep(delay)
+            continue
+        if events:
+            await asyncio.to_thread(runner.spool.append, *events)
+            logger.info("fetched %d inbound messages received while stopped", len(events))
+        runner.inbound_caught_up = True
         return
-    if events:
-        runner.spool.append(*events)
-        logger.info("fetched %d inbound messages received while stopped", len(events))
+    logger.error(
+        "gave up fetching inbound messages received while stopped; replies sent then may be "
+        "missing: check the provider's message log"
+    )
+    runner.inbound_caught_up = True
 
 
 def _last_inbound(runner: object) -> datetime | None:

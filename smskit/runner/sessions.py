@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from smskit import attributes as attrs
@@ -80,6 +80,8 @@ class Sessions:
         clock = self.runner.clock
         while not stop.is_set():
             now = min(clock.now(), self.runner.applied_through)
+            if not self.runner.inbound_caught_up:
+                now = datetime.min.replace(tzinfo=UTC)
             while self._expiry and self._expiry[0][0] <= now:
                 _, task_id = heapq.heappop(self._expiry)
                 conversation = self.by_task.get(task_id)
