@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 Speaker = Literal["agent", "recipient"]
-# Why a conversation ended before expiry.
+# Reason a conversation ended before its session expired.
 EndReason = Literal["goal-reached", "refused", "goodbye", "opted-out"]
 
 

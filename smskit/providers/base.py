@@ -67,7 +67,7 @@ class SpoolEvent:
 
 @dataclass
 class ProviderContext:
-    """What a provider needs from the runner: folder, clock, spool and settings."""
+    """Runner state that a provider uses: folder, clock, spool and settings."""
 
     folder: DataFolder
     clock: Clock

@@ -12,6 +12,7 @@ import duckdb
 from smskit import attributes as attrs
 from smskit.agents.base import Analysis, EndReason
 from smskit.errors import AgentError, ProviderError
+from smskit.runner.sessions import suppress_number
 from smskit.store import query_frame
 
 if TYPE_CHECKING:
@@ -132,9 +133,9 @@ class Closer:
             updated_at=now,
         )
         if outcome == "suppressed":
-            from smskit.runner.sessions import _suppress
-
-            runner.journal.run(_suppress(conversation.phone, "provider reports opted out", now))
+            runner.journal.run(
+                suppress_number(conversation.phone, "provider reports opted out", now)
+            )
         self.queue_webhook(conversation.task_id, {})
         runner.sessions.release(conversation)
         runner.export_needed = True

@@ -123,7 +123,6 @@ class Runner:
         self.inbound_caught_up = False
         self.deliverer: Deliverer | None = None
         self.accepting_work = True
-        self.idle = False
         self._message_id = 0
         self._claim_after = 0
         self._spool_offset = 0
@@ -244,15 +243,7 @@ class Runner:
 
     def _requeue(self, data: TickInput) -> None:
         # The store was busy, so everything taken for this tick goes back for the next one.
-        batch = self.journal.take()
-        data.batch.message_inserts += batch.message_inserts
-        for task_id, changes in batch.task_updates.items():
-            data.batch.task_updates.setdefault(task_id, {}).update(changes)
-        for message_id, changes in batch.message_updates.items():
-            data.batch.message_updates.setdefault(message_id, {}).update(changes)
-        data.batch.operations += batch.operations
-        data.batch.waiters += batch.waiters
-        self.journal._batch = data.batch
+        self.journal.put_back(data.batch)
         self.outbound.intents = data.intents + self.outbound.intents
         self.waiting_updates = {**data.waiting, **self.waiting_updates}
         self.closer.webhooks = data.webhooks + self.closer.webhooks
@@ -354,8 +345,7 @@ class Runner:
             or self.provider.pending_events()
             or not self.inbound_caught_up
         )
-        self.idle = not busy
-        if self.until_idle and self.idle:
+        if self.until_idle and not busy:
             logger.info("every task is done and the outbox is empty; stopping")
             self.stop.set()
 

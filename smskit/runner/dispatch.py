@@ -140,7 +140,7 @@ class Dispatcher:
                 del self.by_phone[phone]
 
     def release_phone(self, phone: str) -> None:
-        """A conversation with `phone` closed: its next waiting task may go."""
+        """Let the next task waiting for `phone` go, because its conversation closed."""
         waiting = self.by_phone.get(phone)
         if waiting:
             self.ready.appendleft(waiting.popleft())

@@ -83,6 +83,17 @@ class Journal:
         batch, self._batch = self._batch, JournalBatch()
         return batch
 
+    def put_back(self, batch: JournalBatch) -> None:
+        """Return a batch whose transaction failed, ahead of what was recorded since."""
+        later, self._batch = self._batch, batch
+        batch.message_inserts += later.message_inserts
+        for task_id, changes in later.task_updates.items():
+            batch.task_updates.setdefault(task_id, {}).update(changes)
+        for message_id, changes in later.message_updates.items():
+            batch.message_updates.setdefault(message_id, {}).update(changes)
+        batch.operations += later.operations
+        batch.waiters += later.waiters
+
     def pending(self) -> bool:
         """Tell whether writes are waiting for the next tick."""
         return not self._batch.is_empty() or bool(self._batch.waiters)

@@ -10,11 +10,16 @@ import socket
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from smskit.clock import Clock, utc
 from smskit.datafolder import DataFolder, resolve_data_folder
 from smskit.errors import InvalidInputError, SmskitError, StoreBusyError
 from smskit.runner.lock import RunnerLock
+
+if TYPE_CHECKING:
+    from smskit.runner.core import Runner
+    from smskit.runner.http import EmbeddedServer
 
 logger = logging.getLogger("smskit.runner")
 
@@ -221,7 +226,7 @@ async def _serve_locked(
     if port is not None and listen_socket is not None:
         server = create_server(runner, host, port)
         loops.append(asyncio.create_task(server.serve(sockets=[listen_socket]), name="http"))
-        await _log_address(server, runner)
+        await _log_address(server)
     stopper = asyncio.create_task(shutdown.wait())
     await asyncio.wait(
         [stopper, asyncio.create_task(runner.stop.wait()), *loops],
@@ -255,27 +260,23 @@ def _bind(host: str, port: int) -> socket.socket:
     return listener
 
 
-async def _log_address(server: object, runner: object) -> None:
+async def _log_address(server: EmbeddedServer) -> None:
     for _ in range(200):
-        if getattr(server, "started", False):
-            sockets = [s for srv in server.servers for s in srv.sockets]  # type: ignore[attr-defined]
+        if server.started:
+            sockets = [sock for listener in server.servers for sock in listener.sockets]
             if sockets:
                 host, port = sockets[0].getsockname()[:2]
                 logger.info("HTTP server on http://%s:%d (/healthz, /metrics)", host, port)
-                runner.http_port = port  # type: ignore[attr-defined]
             return
         await asyncio.sleep(0.01)
 
 
-async def _fetch_missed_inbound(runner: object) -> None:
+async def _fetch_missed_inbound(runner: Runner) -> None:
     """Fetch inbound messages that reached the provider while no runner ran, retrying.
 
     Sessions do not expire until this is done, so a reply sent while the runner was down still
     counts. After the last attempt fails the runner goes on and says so in the log.
     """
-    from smskit.runner.core import Runner
-
-    assert isinstance(runner, Runner)
     since = await asyncio.to_thread(_last_inbound, runner)
     for attempt in range(1, MISSED_INBOUND_ATTEMPTS + 1):
         try:
@@ -305,20 +306,19 @@ async def _fetch_missed_inbound(runner: object) -> None:
     runner.inbound_caught_up = True
 
 
-def _last_inbound(runner: object) -> datetime | None:
+def _last_inbound(runner: Runner) -> datetime | None:
     from smskit.store import query_value
 
-    with runner.store.transaction() as conn:  # type: ignore[attr-defined]
+    with runner.store.transaction() as conn:
         value = query_value(
             conn, "SELECT max(created_at) FROM messages WHERE direction = 'inbound'"
         )
     return utc(value) if value else None
 
 
-async def _shut_down(runner: object, server: object, loops: list[asyncio.Task[None]]) -> None:
-    from smskit.runner.core import Runner
-
-    assert isinstance(runner, Runner)
+async def _shut_down(
+    runner: Runner, server: EmbeddedServer | None, loops: list[asyncio.Task[None]]
+) -> None:
     runner.accepting_work = False
     # Let greetings and closings under way finish, within a bounded wait.
     deadline = asyncio.get_running_loop().time() + SHUTDOWN_GRACE_SECONDS
@@ -328,14 +328,15 @@ async def _shut_down(runner: object, server: object, loops: list[asyncio.Task[No
         await asyncio.sleep(0.05)
     runner.stop.set()
     if server is not None:
-        server.should_exit = True  # type: ignore[attr-defined]
+        server.should_exit = True
     ticks = loops[0]
     if not ticks.done():
         await ticks
     for task in [*runner.dispatcher.greeting, *runner.closer.in_flight]:
         task.cancel()
     others = [task for task in loops[1:] if not task.done()]
-    await asyncio.wait(others, timeout=SHUTDOWN_GRACE_SECONDS) if others else None
+    if others:
+        await asyncio.wait(others, timeout=SHUTDOWN_GRACE_SECONDS)
     for task in others:
         task.cancel()
     await runner.provider.aclose()

@@ -13,11 +13,14 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from smskit import attributes as attrs
-from smskit.agents.base import EndReason, Turn
-from smskit.clock import utc
+from smskit.agents.base import Turn
+from smskit.clock import naive_utc, utc
 from smskit.errors import AgentError, ProviderError
 from smskit.keywords import classify_keyword
+from smskit.runner.journal import Operation
 from smskit.runner.state import Conversation
 
 if TYPE_CHECKING:
@@ -109,7 +112,7 @@ class Sessions:
             self.opt_out(phone, message["task_id"], conversation, text)
             return
         if keyword == "opt-in":
-            self.runner.journal.run(_unsuppress(phone))
+            self.runner.journal.run(unsuppress_number(phone))
             logger.info("%s opted back in", phone)
             return
         if keyword == "help":
@@ -156,7 +159,7 @@ class Sessions:
         """
         now = self.runner.clock.now()
         reason = "opted out" + (f": {text.strip()[:80]}" if text else " in a reply")
-        self.runner.journal.run(_suppress(phone, reason, now))
+        self.runner.journal.run(suppress_number(phone, reason, now))
         logger.info("%s opted out (task %s)", phone, task_id)
         confirmation = self.runner.settings[attrs.OPT_OUT_CONFIRMATION]
         if confirmation:
@@ -241,10 +244,10 @@ class Sessions:
             conversation.sent += 1
 
 
-def _suppress(phone: str, reason: str, now: datetime) -> Any:
-    from smskit.clock import naive_utc
+def suppress_number(phone: str, reason: str, now: datetime) -> Operation:
+    """Return a journal operation that adds `phone` to the suppression list."""
 
-    def operation(conn: Any) -> None:
+    def operation(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(
             "INSERT OR IGNORE INTO suppressions VALUES (?, ?, 'opt-out', ?)",
             [phone, reason, naive_utc(now)],
@@ -253,13 +256,10 @@ def _suppress(phone: str, reason: str, now: datetime) -> Any:
     return operation
 
 
-def _unsuppress(phone: str) -> Any:
-    def operation(conn: Any) -> None:
+def unsuppress_number(phone: str) -> Operation:
+    """Return a journal operation that removes `phone` from the suppression list."""
+
+    def operation(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("DELETE FROM suppressions WHERE phone_number = ?", [phone])
 
     return operation
-
-
-def end_reason_text(reason: EndReason | None) -> str:
-    """Describe why a conversation ended, for the log."""
-    return reason or "session expired"
